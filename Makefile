@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := source stack/env.sh &&
+
+.PHONY: help setup up down run test test-unit lint status clean
+
+help:
+	@echo "make run    set up, start the stack, run the scan DAG on the bundled demo inputs"
+	@echo "make test   set up, start the stack, run the test suite"
+	@echo "make up / make down / make status / make lint / make clean"
+
+setup:
+	@bash stack/setup.sh
+
+up: setup
+	@bash stack/up.sh
+
+down:
+	@bash stack/down.sh
+
+status:
+	@bash stack/status.sh
+
+run: up
+	@$(ENV) python -m sca.cli.demo
+
+test: up
+	@$(ENV) python -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	@$(ENV) python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup
+	@$(ENV) ruff check . && $(ENV) ruff format --check . && $(ENV) mypy plugins/sca
+
+clean: down
+	rm -rf .run

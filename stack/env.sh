@@ -1,0 +1,34 @@
+# Environment for Airflow and the tests against the local stack. Source it (the Makefile does).
+# Paths are absolute and derived from this checkout; secrets are generated once per run folder.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set +u
+
+export PATH="$AIRFLOW_VENV/bin:$PATH"
+export AIRFLOW_HOME="$RUN_DIR/airflow-home"
+export AIRFLOW_CONFIG="$ROOT/airflow.cfg"
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$RUN_DIR/airflow-passwords.json"
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@$SCA_HOST:$PG_PORT/airflow"
+export AIRFLOW__API__HOST="$SCA_HOST"
+export AIRFLOW__API__PORT="$AIRFLOW_PORT"
+export AIRFLOW__API__BASE_URL="http://$SCA_HOST:$AIRFLOW_PORT"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://$SCA_HOST:$AIRFLOW_PORT/execution/"
+export PYTHONPATH="$ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
+
+if [ -f "$RUN_DIR/secrets.env" ]; then
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/secrets.env"
+fi
+
+# Where the DAGs find inputs given as paths, and where they write run folders.
+export SCA_INPUTS_DIR="${SCA_INPUTS_DIR:-$ROOT/include/demo}"
+export SCA_RESULTS_DIR="${SCA_RESULTS_DIR:-$RUN_DIR/results}"
+export SCA_INPUTS_BASE_URL="http://$SCA_HOST:$INPUTS_PORT"
+
+# Connections to the services. Production sets these (or a secrets backend) to the real servers.
+export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PORT, \"password\": \"$SCIO_TOKEN\"}"
+export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\"}"
+export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\"}"
+export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
+set -u

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what the stack needs; idempotent and cached. Safe to run on every `make`.
+#  - redis-server (Debian package) when missing
+#  - the project venv (Airflow + scancode-toolkit ...) from requirements.txt
+#  - the ScanCode.io 38.2.0 venv from stack/scio/requirements-scio.txt
+# Venvs live under $CACHE_DIR keyed by the hash of their requirement file, so a second run
+# (or a second CI run on the same machine) reuses them.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_system_packages() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  command -v curl >/dev/null || missing+=(curl)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "missing system packages: ${missing[*]} (install them with apt-get as root)"
+  log "installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+make_venv() {  # dir python
+  local dir=$1 py=$2
+  rm -rf "$dir.partial"
+  "$py" -m venv "$dir.partial"
+  "$dir.partial/bin/pip" install -q --disable-pip-version-check -U pip 2>&1 | grep -v "is ignored" || true
+}
+
+finish_venv() {  # dir: atomically publish a complete venv
+  local dir=$1
+  # venv scripts carry absolute shebangs, so build in place names: rewrite them to the final path.
+  grep -rlI --null "$dir.partial" "$dir.partial/bin" | xargs -0 -r sed -i "s#$dir.partial#$dir#g"
+  rm -rf "$dir"; mv "$dir.partial" "$dir"
+}
+
+pip_quiet() {  # venv args...: pip without the noise about the image's absent local indexes
+  local venv=$1; shift
+  "$venv/bin/pip" install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
+ensure_airflow_venv() {
+  [ -f "$AIRFLOW_VENV/.complete" ] && return 0
+  local py; py=$(find_python312)
+  log "creating the project venv at $AIRFLOW_VENV (about 1 minute)"
+  make_venv "$AIRFLOW_VENV" "$py"
+  pip_quiet "$AIRFLOW_VENV.partial" -r "$ROOT/requirements.txt"
+  finish_venv "$AIRFLOW_VENV"
+  "$AIRFLOW_VENV/bin/scancode" --version >/dev/null || die "scancode --version fails in $AIRFLOW_VENV (pluggy pin?)"
+  touch "$AIRFLOW_VENV/.complete"
+}
+
+ensure_scio_venv() {
+  [ -f "$SCIO_VENV/.complete" ] && return 0
+  local py; py=$(find_python312)
+  log "creating the ScanCode.io venv at $SCIO_VENV (about 1 minute)"
+  make_venv "$SCIO_VENV" "$py"
+  pip_quiet "$SCIO_VENV.partial" --no-deps scancodeio==38.2.0
+  pip_quiet "$SCIO_VENV.partial" -r "$ROOT/stack/scio/requirements-scio.txt"
+  finish_venv "$SCIO_VENV"
+  "$SCIO_VENV/bin/scanpipe" --version >/dev/null || die "scanpipe --version fails in $SCIO_VENV"
+  touch "$SCIO_VENV/.complete"
+}
+
+mkdir -p "$CACHE_DIR" "$RUN_DIR"
+ensure_system_packages
+ensure_airflow_venv
+ensure_scio_venv
+ln -sfn "$AIRFLOW_VENV" "$ROOT/.venv"
+log "setup complete: project venv $AIRFLOW_VENV, ScanCode.io venv $SCIO_VENV"

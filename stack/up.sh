@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Starts the local stack, idempotently: PostgreSQL, Redis, ScanCode.io (web + RQ worker), the demo
+# inputs file server, the FossID and PurlDB sandboxes, and the Airflow components.
+# Everything binds 127.0.0.1; every process is its own process group with its PID in $RUN_DIR/pids.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+PIDS="$RUN_DIR/pids"; LOGS="$RUN_DIR/logs"
+mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/scio/workspace" "$RUN_DIR/scio/static" "$SCA_RESULTS_DIR" "$AIRFLOW_HOME"
+[ -f "$AIRFLOW_VENV/.complete" ] && [ -f "$SCIO_VENV/.complete" ] || die "venvs missing: run 'make setup' first"
+
+start_bg() {  # name command...: start a server in its own session (PID == PGID), unless it runs
+  local name=$1; shift
+  if pid_alive "$PIDS/$name.pid"; then return 0; fi
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+  log "started $name (pid $!)"
+}
+
+ensure_secrets() {
+  [ -f "$RUN_DIR/secrets.env" ] && return 0
+  local fernet jwt django
+  fernet=$("$AIRFLOW_VENV/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+  jwt=$("$AIRFLOW_VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(64))')
+  django=$("$AIRFLOW_VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')
+  umask 077
+  cat >"$RUN_DIR/secrets.env" <<SECRETS
+export AIRFLOW__CORE__FERNET_KEY='$fernet'
+export AIRFLOW__API_AUTH__JWT_SECRET='$jwt'
+export SCA_SCIO_DJANGO_SECRET='$django'
+SECRETS
+  printf '{"%s": "%s"}\n' "$AIRFLOW_ADMIN_USER" "$AIRFLOW_ADMIN_PASSWORD" >"$RUN_DIR/airflow-passwords.json"
+  umask 022
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/secrets.env"
+}
+
+# --- PostgreSQL 15 -------------------------------------------------------------------------
+# postgres refuses to run as root: as root we run it as the 'postgres' user, whose data folder
+# must be reachable by that user, so it lives under /var/tmp rather than inside the checkout.
+PG_BIN="$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)")"
+PG_DIR="${SCA_PG_DIR:-/var/tmp/sca-orchestrator-$(echo "$ROOT" | sha256sum | cut -c1-10)/pg}"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+psql_admin() { psql -h "$SCA_HOST" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+
+ensure_postgres() {
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    mkdir -p "$PG_DIR"; [ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w start \
+      -o "-c listen_addresses=$SCA_HOST -p $PG_PORT -k $PG_DIR -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+    log "started PostgreSQL on $SCA_HOST:$PG_PORT (data $PG_DIR/data)"
+  fi
+  cp "$PG_DIR/data/postmaster.pid" "$PIDS/postgres.pid.info" 2>/dev/null || true
+  head -1 "$PG_DIR/data/postmaster.pid" >"$PIDS/postgres.pid"
+  echo "$PG_DIR" >"$RUN_DIR/pg_dir"
+  local db
+  for db in airflow sca scancodeio; do
+    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname='$db'")" ]; then
+      psql_admin -c "CREATE ROLE $db LOGIN PASSWORD '$db'"
+    fi
+    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$db'")" ]; then
+      psql_admin -c "CREATE DATABASE $db OWNER $db ENCODING 'UTF8'"
+    fi
+  done
+}
+
+# --- Redis ---------------------------------------------------------------------------------
+ensure_redis() {
+  start_bg redis redis-server --bind "$SCA_HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+    --protected-mode yes --daemonize no
+}
+
+# --- ScanCode.io ---------------------------------------------------------------------------
+write_scio_env() {
+  cat >"$RUN_DIR/scio.env" <<SCIOENV
+export PATH="$SCIO_VENV/bin:/usr/bin:/bin"
+export PYTHONPATH="$ROOT/stack/scio"
+export DJANGO_SETTINGS_MODULE=scio_local.settings
+export SECRET_KEY='$SCA_SCIO_DJANGO_SECRET'
+export ALLOWED_HOSTS=127.0.0.1,localhost
+export SCANCODEIO_DB_ENGINE=django.db.backends.postgresql
+export SCANCODEIO_DB_HOST=$SCA_HOST SCANCODEIO_DB_PORT=$PG_PORT
+export SCANCODEIO_DB_NAME=scancodeio SCANCODEIO_DB_USER=scancodeio SCANCODEIO_DB_PASSWORD=scancodeio
+export SCANCODEIO_WORKSPACE_LOCATION="$RUN_DIR/scio/workspace"
+export STATIC_ROOT="$RUN_DIR/scio/static"
+export SCANCODEIO_REQUIRE_AUTHENTICATION=True
+export SCANCODEIO_ASYNC=True
+export SCANCODEIO_RQ_REDIS_HOST=$SCA_HOST SCANCODEIO_RQ_REDIS_PORT=$REDIS_PORT
+export SCANCODEIO_POLICIES_FILE="$ROOT/stack/scio/policies.yml"
+export SCANCODEIO_SITE_URL="http://$SCA_HOST:$SCIO_PORT/"
+SCIOENV
+}
+
+scio() { (cd "$RUN_DIR/scio" && env -i HOME="$HOME" SCA_SCIO_TOKEN="${SCA_SCIO_TOKEN:-}" bash -c "source '$RUN_DIR/scio.env' && exec \"\$@\"" scio "$@"); }
+
+ensure_scancodeio() {
+  write_scio_env
+  if [ ! -f "$RUN_DIR/scio/.migrated" ] || [ "$(cat "$RUN_DIR/scio/.migrated")" != "$SCIO_VENV" ]; then
+    log "migrating the ScanCode.io database"
+    scio scanpipe migrate --no-input >"$LOGS/scio-migrate.log" 2>&1 || die "scanpipe migrate failed: see $LOGS/scio-migrate.log"
+    SCA_SCIO_TOKEN="$SCIO_TOKEN" scio scanpipe shell -c "$(cat "$ROOT/stack/scio/install_token.py")" \
+      >>"$LOGS/scio-migrate.log" 2>&1 || die "installing the API token failed: see $LOGS/scio-migrate.log"
+    echo "$SCIO_VENV" >"$RUN_DIR/scio/.migrated"
+  fi
+  local in_scio="cd '$RUN_DIR/scio' && source '$RUN_DIR/scio.env' && exec"
+  start_bg scio-worker env -i HOME="$HOME" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
+  start_bg scio-web env -i HOME="$HOME" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
+}
+
+# --- Demo inputs file server, sandboxes ---------------------------------------------------------
+ensure_inputs_server() {
+  start_bg inputs "$AIRFLOW_VENV/bin/python" -m http.server "$INPUTS_PORT" --bind "$SCA_HOST" --directory "$SCA_INPUTS_DIR"
+}
+
+ensure_sandboxes() {
+  local name module port
+  for name in fossid purldb; do
+    module="sandboxes.$name"; [ "$name" = fossid ] && port=$FOSSID_PORT || port=$PURLDB_PORT
+    [ -f "$ROOT/sandboxes/$name/__main__.py" ] || continue
+    start_bg "$name-sandbox" env PYTHONPATH="$ROOT" SANDBOX_STATE_DIR="$RUN_DIR/$name-sandbox" \
+      "$AIRFLOW_VENV/bin/python" -m "$module" --host "$SCA_HOST" --port "$port"
+  done
+}
+
+# --- Airflow -------------------------------------------------------------------------------
+ensure_airflow() {
+  if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
+    log "migrating the Airflow metadata database"
+    airflow db migrate >"$LOGS/airflow-migrate.log" 2>&1 || die "airflow db migrate failed: see $LOGS/airflow-migrate.log"
+    touch "$AIRFLOW_HOME/.migrated"
+  fi
+  start_bg airflow-api-server airflow api-server
+  start_bg airflow-scheduler airflow scheduler --skip-serve-logs
+  start_bg airflow-dag-processor airflow dag-processor
+  start_bg airflow-triggerer airflow triggerer --skip-serve-logs
+}
+
+wait_ready() {
+  wait_http "http://$SCA_HOST:$SCIO_PORT/api/" 120 -H "Authorization: Token $SCIO_TOKEN" \
+    || die "ScanCode.io did not answer on $SCA_HOST:$SCIO_PORT: see $LOGS/scio-web.log"
+  wait_http "http://$SCA_HOST:$INPUTS_PORT/" 30 || die "inputs server did not answer: see $LOGS/inputs.log"
+  [ -f "$PIDS/fossid-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$FOSSID_PORT/index.php?form=login" 30 || die "FossID sandbox did not answer: see $LOGS/fossid-sandbox.log"; }
+  [ -f "$PIDS/purldb-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$PURLDB_PORT/api/" 30 || die "PurlDB sandbox did not answer: see $LOGS/purldb-sandbox.log"; }
+  local deadline=$((SECONDS + 180)) health=""
+  while [ $SECONDS -lt $deadline ]; do
+    health=$(curl -sf "http://$SCA_HOST:$AIRFLOW_PORT/api/v2/monitor/health" || true)
+    if [ -n "$health" ] && "$AIRFLOW_VENV/bin/python" - "$health" <<'PY'
+import json, sys
+h = json.loads(sys.argv[1])
+parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+raise SystemExit(0 if all((h.get(p) or {}).get("status") == "healthy" for p in parts) else 1)
+PY
+    then return 0; fi
+    sleep 1
+  done
+  die "Airflow is not healthy after 180 s ($health): see $LOGS/airflow-*.log"
+}
+
+ensure_secrets
+ensure_postgres
+ensure_redis
+ensure_scancodeio
+ensure_inputs_server
+ensure_sandboxes
+ensure_airflow
+wait_ready
+log "stack is up: ScanCode.io http://$SCA_HOST:$SCIO_PORT/  Airflow http://$SCA_HOST:$AIRFLOW_PORT/  (logs in $LOGS)"
