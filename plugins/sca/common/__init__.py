@@ -1,0 +1,1 @@
+"""Code shared by every service client: HTTP transport, errors, retries, files, polling."""

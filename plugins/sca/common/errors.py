@@ -1,0 +1,61 @@
+"""Typed errors raised by the service clients.
+
+Each error names the service, the HTTP method, the URL and the status, and carries the server's
+own message, so a failed task says what went wrong without a trip to the server's logs.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class of every error a service client raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str = "",
+        method: str = "",
+        url: str = "",
+        status: int | None = None,
+        detail: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.service = service
+        self.method = method
+        self.url = url
+        self.status = status
+        self.detail = detail
+
+    @classmethod
+    def from_response(
+        cls, *, service: str, method: str, url: str, status: int | None, detail: object
+    ) -> ServiceError:
+        where = f"{service} {method} {url}"
+        what = f"HTTP {status}" if status is not None else "no response"
+        return cls(f"{where} -> {what}: {detail}", service=service, method=method, url=url,
+                   status=status, detail=detail)
+
+
+class PermanentServiceError(ServiceError):
+    """The request is wrong (4xx other than 408/429): retrying cannot help."""
+
+
+class AuthenticationError(PermanentServiceError):
+    """The credentials were missing, wrong or expired (401/403 or the service's own code)."""
+
+
+class NotFoundError(PermanentServiceError):
+    """The object does not exist (404)."""
+
+
+class TransientServiceError(ServiceError):
+    """5xx, 429, timeouts, resets: retried with backoff, raised once the attempts are spent."""
+
+
+class RunFailedError(ServiceError):
+    """A remote run ended in a failed, stopped or stale state."""
+
+
+class DeadlineExceededError(ServiceError):
+    """A remote run was still not finished when the wait's deadline passed."""

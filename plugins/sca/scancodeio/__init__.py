@@ -1,0 +1,1 @@
+"""ScanCode.io: pure client (client.py) and Airflow glue (hook, operators, sensors, triggers)."""
