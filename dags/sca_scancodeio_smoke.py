@@ -35,10 +35,15 @@ INPUTS_DIR = os.environ.get("SCA_INPUTS_DIR", "")
     default_args={"owner": "sca", "retries": 2, "retry_delay": timedelta(seconds=20)},
     user_defined_macros={"run_folder": run_folder, "project_name": project_name},
     params={
-        "archive": Param("six-1.16.0-py2.py3-none-any.whl", type="string", minLength=1,
-                         description="File name of an archive in the inputs folder (SCA_INPUTS_DIR)."),
-        "pipeline": Param("scan_single_package", type="string",
-                          description="ScanCode.io pipeline, optionally with :groups."),
+        "archive": Param(
+            "six-1.16.0-py2.py3-none-any.whl",
+            type="string",
+            minLength=1,
+            description="File name of an archive in the inputs folder (SCA_INPUTS_DIR).",
+        ),
+        "pipeline": Param(
+            "scan_single_package", type="string", description="ScanCode.io pipeline, optionally with :groups."
+        ),
     },
     doc_md=__doc__,
 )
@@ -86,9 +91,13 @@ def sca_scancodeio_smoke() -> None:
         print(f"ScanCode.io results for {collected['project']['name']} are in {folder}")
         for fmt, info in saved.items():
             print(f"  {fmt}: {info['path']} ({info['bytes']} bytes)")
-        return {"results_dir": folder, "project": collected["project"], "outputs": saved,
-                "declared_license_expression": collected["declared_license_expression"],
-                "compliance_alerts": collected["compliance_alerts"]}
+        return {
+            "results_dir": folder,
+            "project": collected["project"],
+            "outputs": saved,
+            "declared_license_expression": collected["declared_license_expression"],
+            "compliance_alerts": collected["compliance_alerts"],
+        }
 
     create >> run >> [outputs, collect]
     report(collect.output, outputs.output)

@@ -19,13 +19,20 @@ TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 class AirflowAPI:
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url.rstrip("/")
-        token = requests.post(f"{self.base_url}/auth/token", json={"username": username, "password": password},
-                              timeout=30)
+        token = requests.post(
+            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=30
+        )
         if token.status_code >= 400:
-            raise PermanentServiceError(f"Airflow POST {self.base_url}/auth/token -> HTTP {token.status_code}: "
-                                        f"{token.text[:200]}", service="Airflow", status=token.status_code)
-        self.http = HttpTransport(f"{self.base_url}/api/v2/", service="Airflow",
-                                  headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+            raise PermanentServiceError(
+                f"Airflow POST {self.base_url}/auth/token -> HTTP {token.status_code}: {token.text[:200]}",
+                service="Airflow",
+                status=token.status_code,
+            )
+        self.http = HttpTransport(
+            f"{self.base_url}/api/v2/",
+            service="Airflow",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
 
     def trigger(self, dag_id: str, conf: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"logical_date": None, "conf": conf}

@@ -21,8 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args(argv)
 
-    api = AirflowAPI(os.environ["AIRFLOW__API__BASE_URL"], os.environ.get("SCA_AIRFLOW_USER", "admin"),
-                     os.environ["SCA_AIRFLOW_PASSWORD"])
+    api = AirflowAPI(
+        os.environ["AIRFLOW__API__BASE_URL"],
+        os.environ.get("SCA_AIRFLOW_USER", "admin"),
+        os.environ["SCA_AIRFLOW_PASSWORD"],
+    )
     api.wait_for_dag(args.dag)
     run = api.trigger(args.dag, json.loads(args.conf))
     print(f"Triggered {args.dag} run {run['dag_run_id']}; waiting...", flush=True)
@@ -30,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     for ti in sorted(api.task_instances(args.dag, run["dag_run_id"]), key=lambda t: t["start_date"] or ""):
         print(f"  {ti['task_id']:<24} {ti['state']}")
     if run["state"] != "success":
-        print(f"DAG run {run['dag_run_id']} {run['state']}: see the Airflow UI at "
-              f"{os.environ['AIRFLOW__API__BASE_URL']}", file=sys.stderr)
+        print(
+            f"DAG run {run['dag_run_id']} {run['state']}: see the Airflow UI at {os.environ['AIRFLOW__API__BASE_URL']}",
+            file=sys.stderr,
+        )
         return 1
     report = api.xcom(args.dag, run["dag_run_id"], "report")
     print(json.dumps(report, indent=2))

@@ -28,13 +28,12 @@ class ServiceError(Exception):
         self.detail = detail
 
     @classmethod
-    def from_response(
-        cls, *, service: str, method: str, url: str, status: int | None, detail: object
-    ) -> ServiceError:
+    def from_response(cls, *, service: str, method: str, url: str, status: int | None, detail: object) -> ServiceError:
         where = f"{service} {method} {url}"
         what = f"HTTP {status}" if status is not None else "no response"
-        return cls(f"{where} -> {what}: {detail}", service=service, method=method, url=url,
-                   status=status, detail=detail)
+        return cls(
+            f"{where} -> {what}: {detail}", service=service, method=method, url=url, status=status, detail=detail
+        )
 
 
 class PermanentServiceError(ServiceError):

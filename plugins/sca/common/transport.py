@@ -12,7 +12,7 @@ import asyncio
 import json as jsonlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from sca.common.retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
 
-FormData = Mapping[str, Any] | Sequence[tuple[str, Any]]
+FormData = Mapping[str, Any] | list[tuple[str, Any]]
 FileSpec = Mapping[str, Path]
 DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -116,8 +116,15 @@ class HttpTransport:
                         for field, file in (files or {}).items()
                     }
                     response = self.session.request(
-                        method, url, params=params, json=json, data=data, files=opened or None,
-                        headers=headers, stream=stream, timeout=self.timeout,
+                        method,
+                        url,
+                        params=params,
+                        json=json,
+                        data=data,
+                        files=opened or None,
+                        headers=headers,
+                        stream=stream,
+                        timeout=self.timeout,
                     )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error: ServiceError = TransientServiceError.from_response(
@@ -128,8 +135,11 @@ class HttpTransport:
                     return response
                 detail = detail_of(response.text)
                 error = error_class_for(response.status_code).from_response(
-                    service=self.service, method=method, url=url,
-                    status=response.status_code, detail=detail,
+                    service=self.service,
+                    method=method,
+                    url=url,
+                    status=response.status_code,
+                    detail=detail,
                 )
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
@@ -179,9 +189,7 @@ class HttpTransport:
         for attempt in range(1, self.retry.attempts + 1):
             response = self.request("GET", path, params=params, stream=True)
             with response:
-                name = filename or filename_from_content_disposition(
-                    response.headers.get("Content-Disposition")
-                )
+                name = filename or filename_from_content_disposition(response.headers.get("Content-Disposition"))
                 target = Path(destination_dir) / safe_filename(name_prefix + (name or default_name), default_name)
                 try:
                     write_stream_atomically(response.iter_content(DOWNLOAD_CHUNK), target)
@@ -189,8 +197,11 @@ class HttpTransport:
                 except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                     if attempt == self.retry.attempts:
                         raise TransientServiceError.from_response(
-                            service=self.service, method="GET", url=self.url(path),
-                            status=response.status_code, detail=f"stream broke: {type(exc).__name__}",
+                            service=self.service,
+                            method="GET",
+                            url=self.url(path),
+                            status=response.status_code,
+                            detail=f"stream broke: {type(exc).__name__}",
                         ) from exc
             self._sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")
@@ -229,16 +240,17 @@ class AsyncHttpTransport:
         for attempt in range(1, policy.attempts + 1):
             retry_after: float | None = None
             try:
-                async with aiohttp.ClientSession(
-                    headers=self.headers, auth=self.auth, timeout=self.timeout
-                ) as session:
+                async with aiohttp.ClientSession(headers=self.headers, auth=self.auth, timeout=self.timeout) as session:
                     async with session.request(method, url, params=params, json=json) as response:
                         body = await response.text()
                         if response.status < 400:
                             return jsonlib.loads(body) if body else None
                         error: ServiceError = error_class_for(response.status).from_response(
-                            service=self.service, method=method, url=url,
-                            status=response.status, detail=detail_of(body),
+                            service=self.service,
+                            method=method,
+                            url=url,
+                            status=response.status,
+                            detail=detail_of(body),
                         )
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:

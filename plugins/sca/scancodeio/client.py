@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from sca.common.errors import PermanentServiceError, RunFailedError
-from sca.common.transport import AsyncHttpTransport, HttpTransport
 from sca.common.retry import RetryPolicy
+from sca.common.transport import AsyncHttpTransport, HttpTransport
 from sca.scancodeio.status import RunStatus
 
 SERVICE = "ScanCode.io"
 OUTPUT_FORMATS = ("json", "xlsx", "spdx", "cyclonedx", "attribution", "all_formats", "all_outputs")
 DEFAULT_OUTPUT_NAMES = {
-    "json": "scancodeio-results.json", "xlsx": "scancodeio-results.xlsx",
-    "spdx": "scancodeio-sbom.spdx.json", "cyclonedx": "scancodeio-sbom.cdx.json",
+    "json": "scancodeio-results.json",
+    "xlsx": "scancodeio-results.xlsx",
+    "spdx": "scancodeio-sbom.spdx.json",
+    "cyclonedx": "scancodeio-sbom.cdx.json",
     "attribution": "scancodeio-attribution.html",
-    "all_formats": "scancodeio-all-formats.zip", "all_outputs": "scancodeio-all-outputs.zip",
+    "all_formats": "scancodeio-all-formats.zip",
+    "all_outputs": "scancodeio-all-outputs.zip",
 }
 REPORT_MODELS = ("package", "dependency", "resource", "relation", "message", "todo")
 FAIL_LEVELS = ("ERROR", "WARNING", "MISSING")
@@ -72,8 +75,12 @@ def raise_for_run(run: Mapping[str, Any]) -> RunStatus:
     """The run's status; raises RunFailedError for failure/stopped/stale."""
     status = RunStatus(run["status"])
     if status.is_failed:
-        raise RunFailedError(run_failure_message(run), service=SERVICE, url=str(run.get("url", "")),
-                             detail={"status": status.value, "run": run.get("uuid")})
+        raise RunFailedError(
+            run_failure_message(run),
+            service=SERVICE,
+            url=str(run.get("url", "")),
+            detail={"status": status.value, "run": run.get("uuid")},
+        )
     return status
 
 
@@ -91,8 +98,11 @@ class ScanCodeIOClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = transport or HttpTransport(
-            api_base_url(base_url), service=SERVICE, headers=auth_headers(token),
-            timeout=timeout, retry=retry,
+            api_base_url(base_url),
+            service=SERVICE,
+            headers=auth_headers(token),
+            timeout=timeout,
+            retry=retry,
         )
 
     # -- pipelines ------------------------------------------------------------------------
@@ -193,14 +203,16 @@ class ScanCodeIOClient:
         form: list[tuple[str, Any]] = [("input_urls", u) for u in input_urls]
         if upload_file_tag:
             form.append(("upload_file_tag", upload_file_tag))
-        return dict(self.http.request(
-            "POST", f"projects/{uuid}/add_input/", data=form, files={"upload_file": upload_file}
-        ).json())
+        return dict(
+            self.http.request(
+                "POST", f"projects/{uuid}/add_input/", data=form, files={"upload_file": upload_file}
+            ).json()
+        )
 
     def add_pipeline(self, uuid: str, pipeline: str, *, execute_now: bool = False) -> dict[str, Any]:
-        return dict(self.http.post_json(
-            f"projects/{uuid}/add_pipeline/", {"pipeline": pipeline, "execute_now": execute_now}
-        ))
+        return dict(
+            self.http.post_json(f"projects/{uuid}/add_pipeline/", {"pipeline": pipeline, "execute_now": execute_now})
+        )
 
     def add_webhook(
         self,
@@ -212,23 +224,39 @@ class ScanCodeIOClient:
         include_results: bool = False,
         is_active: bool = True,
     ) -> dict[str, Any]:
-        return dict(self.http.post_json(f"projects/{uuid}/add_webhook/", {
-            "target_url": target_url, "trigger_on_each_run": trigger_on_each_run,
-            "include_summary": include_summary, "include_results": include_results,
-            "is_active": is_active,
-        }))
+        return dict(
+            self.http.post_json(
+                f"projects/{uuid}/add_webhook/",
+                {
+                    "target_url": target_url,
+                    "trigger_on_each_run": trigger_on_each_run,
+                    "include_summary": include_summary,
+                    "include_results": include_results,
+                    "is_active": is_active,
+                },
+            )
+        )
 
     def archive(
         self, uuid: str, *, remove_input: bool = False, remove_codebase: bool = False, remove_output: bool = False
     ) -> dict[str, Any]:
-        return dict(self.http.post_json(f"projects/{uuid}/archive/", {
-            "remove_input": remove_input, "remove_codebase": remove_codebase, "remove_output": remove_output,
-        }))
+        return dict(
+            self.http.post_json(
+                f"projects/{uuid}/archive/",
+                {
+                    "remove_input": remove_input,
+                    "remove_codebase": remove_codebase,
+                    "remove_output": remove_output,
+                },
+            )
+        )
 
     def reset(self, uuid: str, *, restore_pipelines: bool = False, execute_now: bool = False) -> dict[str, Any]:
-        return dict(self.http.post_json(
-            f"projects/{uuid}/reset/", {"restore_pipelines": restore_pipelines, "execute_now": execute_now}
-        ))
+        return dict(
+            self.http.post_json(
+                f"projects/{uuid}/reset/", {"restore_pipelines": restore_pipelines, "execute_now": execute_now}
+            )
+        )
 
     # -- results --------------------------------------------------------------------------
     def compliance(self, uuid: str, fail_level: str = "ERROR") -> dict[str, Any]:
@@ -274,11 +302,17 @@ class ScanCodeIOClient:
         return list(self.http.get_json(f"projects/{uuid}/outputs/"))
 
     def download_output(self, uuid: str, filename: str, destination_dir: Path) -> Path:
-        return self.http.download(f"projects/{uuid}/outputs/", destination_dir,
-                                  params={"filename": filename}, filename=filename)
+        return self.http.download(
+            f"projects/{uuid}/outputs/", destination_dir, params={"filename": filename}, filename=filename
+        )
 
     def download_results(
-        self, uuid: str, output_format: str, destination_dir: Path, *, version: str | None = None,
+        self,
+        uuid: str,
+        output_format: str,
+        destination_dir: Path,
+        *,
+        version: str | None = None,
         filename: str | None = None,
     ) -> Path:
         """Stream one results format to disk; named ``filename``, else the server's name (sanitised)."""
@@ -287,16 +321,22 @@ class ScanCodeIOClient:
         params = {"output_format": output_format} | ({"version": version} if version else {})
         # The two zip formats share one server filename: keep them apart.
         prefix = f"{output_format}-" if output_format.startswith("all_") else ""
-        return self.http.download(f"projects/{uuid}/results_download/", destination_dir, params=params,
-                                  default_name=DEFAULT_OUTPUT_NAMES[output_format], name_prefix=prefix,
-                                  filename=filename)
+        return self.http.download(
+            f"projects/{uuid}/results_download/",
+            destination_dir,
+            params=params,
+            default_name=DEFAULT_OUTPUT_NAMES[output_format],
+            name_prefix=prefix,
+            filename=filename,
+        )
 
     def projects_report(self, model: str, destination_dir: Path, **filters: Any) -> Path:
         """The cross-project XLSX report for projects matching ``filters``."""
         if model not in REPORT_MODELS:
             raise ValueError(f"model must be one of {REPORT_MODELS}, not {model!r}")
-        return self.http.download("projects/report/", destination_dir, params={"model": model, **filters},
-                                  default_name=f"report-{model}.xlsx")
+        return self.http.download(
+            "projects/report/", destination_dir, params={"model": model, **filters}, default_name=f"report-{model}.xlsx"
+        )
 
     # -- runs ------------------------------------------------------------------------------
     def get_run(self, run_uuid: str) -> dict[str, Any]:
@@ -315,10 +355,12 @@ class ScanCodeIOClient:
 class AsyncScanCodeIOClient:
     """The read side a trigger needs, over aiohttp."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None) -> None:
-        self.http = AsyncHttpTransport(api_base_url(base_url), service=SERVICE,
-                                       headers=auth_headers(token), timeout=timeout, retry=retry)
+    def __init__(
+        self, base_url: str, token: str | None = None, *, timeout: float = 60.0, retry: RetryPolicy | None = None
+    ) -> None:
+        self.http = AsyncHttpTransport(
+            api_base_url(base_url), service=SERVICE, headers=auth_headers(token), timeout=timeout, retry=retry
+        )
 
     async def get_run(self, run_uuid: str) -> dict[str, Any]:
         return dict(await self.http.get_json(f"runs/{run_uuid}/"))

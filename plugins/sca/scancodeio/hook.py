@@ -21,8 +21,13 @@ class ScanCodeIOHook(BaseHook):
     conn_type = "http"
     hook_name = "ScanCode.io"
 
-    def __init__(self, scancodeio_conn_id: str = default_conn_name, retry_attempts: int = 5,
-                 retry_delay: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scancodeio_conn_id: str = default_conn_name,
+        retry_attempts: int = 5,
+        retry_delay: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.scancodeio_conn_id = scancodeio_conn_id
         self.retry = RetryPolicy(attempts=retry_attempts, initial_delay=retry_delay)
@@ -35,8 +40,7 @@ class ScanCodeIOHook(BaseHook):
 
     def get_conn(self) -> ScanCodeIOClient:
         ep = self.endpoint()
-        return ScanCodeIOClient(ep.base_url, ep.secret, timeout=float(ep.extra.get("timeout", 300)),
-                                retry=self.retry)
+        return ScanCodeIOClient(ep.base_url, ep.secret, timeout=float(ep.extra.get("timeout", 300)), retry=self.retry)
 
     async def aget_client(self) -> AsyncScanCodeIOClient:
         ep = await self.aendpoint()

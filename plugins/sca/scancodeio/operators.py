@@ -103,10 +103,15 @@ class ScanCodeIOCreateProjectOperator(ScanCodeIOBaseOperator):
         if project is None:
             try:
                 project = client.create_project(
-                    self.project_name, pipelines=specs, input_urls=list(self.input_urls or ()),
+                    self.project_name,
+                    pipelines=specs,
+                    input_urls=list(self.input_urls or ()),
                     upload_file=Path(self.upload_file) if self.upload_file else None,
-                    upload_file_tag=self.upload_file_tag, labels=list(self.labels or ()),
-                    notes=self.notes, execute_now=self.execute_now, webhook_url=self.webhook_url,
+                    upload_file_tag=self.upload_file_tag,
+                    labels=list(self.labels or ()),
+                    notes=self.notes,
+                    execute_now=self.execute_now,
+                    webhook_url=self.webhook_url,
                 )
                 created = True
             except PermanentServiceError as exc:
@@ -120,8 +125,13 @@ class ScanCodeIOCreateProjectOperator(ScanCodeIOBaseOperator):
         else:
             self.log.info("Created ScanCode.io project %s (%s)", project["name"], project["uuid"])
         ui_url = self.push_project_url(context, project)
-        return {"uuid": project["uuid"], "name": project["name"], "api_url": project["url"],
-                "ui_url": ui_url, "created": created}
+        return {
+            "uuid": project["uuid"],
+            "name": project["name"],
+            "api_url": project["url"],
+            "ui_url": ui_url,
+            "created": created,
+        }
 
 
 class ScanCodeIOAddInputOperator(ScanCodeIOBaseOperator):
@@ -129,8 +139,15 @@ class ScanCodeIOAddInputOperator(ScanCodeIOBaseOperator):
 
     template_fields: Sequence[str] = ("project_uuid", "input_urls", "upload_file")
 
-    def __init__(self, *, project_uuid: str, input_urls: Sequence[str] = (), upload_file: str | None = None,
-                 upload_file_tag: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        project_uuid: str,
+        input_urls: Sequence[str] = (),
+        upload_file: str | None = None,
+        upload_file_tag: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.project_uuid = project_uuid
         self.input_urls = input_urls
@@ -149,13 +166,14 @@ class ScanCodeIOAddInputOperator(ScanCodeIOBaseOperator):
             self.log.info("Input %s is already in project %s", upload.name, self.project_uuid)
             upload = None
         if new_urls or upload is not None:
-            client.add_input(self.project_uuid, input_urls=new_urls, upload_file=upload,
-                             upload_file_tag=self.upload_file_tag)
-            self.log.info("Added inputs to %s: %s", self.project_uuid,
-                          [*new_urls, *([upload.name] if upload else [])])
+            client.add_input(
+                self.project_uuid, input_urls=new_urls, upload_file=upload, upload_file_tag=self.upload_file_tag
+            )
+            self.log.info("Added inputs to %s: %s", self.project_uuid, [*new_urls, *([upload.name] if upload else [])])
         self.push_project_url(context, project)
-        return sorted({*(s.get("filename") or "" for s in sources), *new_urls,
-                       *([upload.name] if upload else [])} - {""})
+        return sorted(
+            {*(s.get("filename") or "" for s in sources), *new_urls, *([upload.name] if upload else [])} - {""}
+        )
 
 
 def _run_matches(run: dict[str, Any], spec: str) -> bool:
@@ -209,13 +227,23 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
     def _advance(self, client: ScanCodeIOClient, deadline: float) -> dict[str, Any]:
         """Walk the project's runs in order: skip successes, start/wait the next, fail on failures."""
         while True:
-            runs = sorted(client.get_project(self.project_uuid).get("runs", []),
-                          key=lambda r: r.get("created_date") or "")
+            runs = sorted(
+                client.get_project(self.project_uuid).get("runs", []), key=lambda r: r.get("created_date") or ""
+            )
             pending = next((r for r in runs if RunStatus(r["status"]) is not RunStatus.SUCCESS), None)
             if pending is None:
-                return {"project_uuid": self.project_uuid, "runs": [
-                    {"uuid": r["uuid"], "pipeline": r["pipeline_name"], "status": r["status"],
-                     "execution_time": r.get("execution_time")} for r in runs]}
+                return {
+                    "project_uuid": self.project_uuid,
+                    "runs": [
+                        {
+                            "uuid": r["uuid"],
+                            "pipeline": r["pipeline_name"],
+                            "status": r["status"],
+                            "execution_time": r.get("execution_time"),
+                        }
+                        for r in runs
+                    ],
+                }
             run = client.get_run(pending["uuid"])
             status = raise_for_run(run)
             if status is RunStatus.NOT_STARTED:
@@ -229,8 +257,11 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
                 continue
             self.defer(
                 trigger=ScanCodeIORunTrigger(
-                    run_uuid=run["uuid"], scancodeio_conn_id=self.scancodeio_conn_id, deadline=deadline,
-                    poll_interval=self.poll_interval, max_poll_interval=self.max_poll_interval,
+                    run_uuid=run["uuid"],
+                    scancodeio_conn_id=self.scancodeio_conn_id,
+                    deadline=deadline,
+                    poll_interval=self.poll_interval,
+                    max_poll_interval=self.max_poll_interval,
                     first_poll_delay=self.first_poll_delay,
                 ),
                 method_name="execute_complete",
@@ -245,8 +276,9 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
             if raise_for_run(run).is_terminal:
                 return
             if time.time() >= deadline:
-                raise DeadlineExceededError(f"ScanCode.io run {run_uuid} still {run['status']} at the deadline",
-                                            service=SERVICE)
+                raise DeadlineExceededError(
+                    f"ScanCode.io run {run_uuid} still {run['status']} at the deadline", service=SERVICE
+                )
             time.sleep(schedule.interval(polls))
             polls += 1
 
@@ -278,9 +310,14 @@ class ScanCodeIODownloadOutputsOperator(ScanCodeIOBaseOperator):
 
     template_fields: Sequence[str] = ("project_uuid", "formats", "output_dir")
 
-    def __init__(self, *, project_uuid: str, output_dir: str,
-                 formats: Sequence[str] = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        project_uuid: str,
+        output_dir: str,
+        formats: Sequence[str] = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.project_uuid = project_uuid
         self.output_dir = output_dir
@@ -290,12 +327,14 @@ class ScanCodeIODownloadOutputsOperator(ScanCodeIOBaseOperator):
         client = self.client()
         saved: dict[str, dict[str, Any]] = {}
         for fmt in self.formats:
-            path = client.download_results(self.project_uuid, fmt, Path(self.output_dir),
-                                           filename=DEFAULT_OUTPUT_NAMES.get(fmt))
+            path = client.download_results(
+                self.project_uuid, fmt, Path(self.output_dir), filename=DEFAULT_OUTPUT_NAMES.get(fmt)
+            )
             size = path.stat().st_size
             if size == 0:
-                raise PermanentServiceError(f"ScanCode.io returned an empty {fmt} output for {self.project_uuid}",
-                                            service=SERVICE)
+                raise PermanentServiceError(
+                    f"ScanCode.io returned an empty {fmt} output for {self.project_uuid}", service=SERVICE
+                )
             saved[fmt] = {"path": str(path), "bytes": size, "sha256": sha256_of(path)}
             self.log.info("Saved %s output: %s (%d bytes)", fmt, path, size)
         return saved
@@ -326,7 +365,12 @@ class ScanCodeIOCollectResultsOperator(ScanCodeIOBaseOperator):
 
 def collect_results(client: ScanCodeIOClient, project_uuid: str, fail_level: str) -> dict[str, Any]:
     project = client.get_project(project_uuid)
-    summary = client.summary(project_uuid)
+    try:
+        summary = client.summary(project_uuid)
+    except PermanentServiceError as exc:  # pipelines such as scan_codebase write no summary file
+        if exc.status != 400:
+            raise
+        summary = {}
     compliance = client.compliance(project_uuid, fail_level).get("compliance_alerts") or {}
     messages = client.messages(project_uuid)
     return {
@@ -340,6 +384,12 @@ def collect_results(client: ScanCodeIOClient, project_uuid: str, fail_level: str
         "fail_level": fail_level.upper(),
         "compliance_alerts": compliance,
         "license_clarity_compliance": client.license_clarity_compliance(project_uuid),
-        "messages": [{"severity": m.get("severity"), "description": m.get("description"),
-                      "path": (m.get("details") or {}).get("resource_path")} for m in messages[:100]],
+        "messages": [
+            {
+                "severity": m.get("severity"),
+                "description": m.get("description"),
+                "path": (m.get("details") or {}).get("resource_path"),
+            }
+            for m in messages[:100]
+        ],
     }

@@ -19,9 +19,16 @@ from sca.scancodeio.triggers import ScanCodeIORunTrigger
 class ScanCodeIORunSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("run_uuid",)
 
-    def __init__(self, *, run_uuid: str, scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
-                 deferrable: bool = True, max_poll_interval: float = 60.0, first_poll_delay: float = 5.0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        run_uuid: str,
+        scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
+        deferrable: bool = True,
+        max_poll_interval: float = 60.0,
+        first_poll_delay: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("timeout", timedelta(hours=6).total_seconds())
         super().__init__(**kwargs)
         self.run_uuid = run_uuid
@@ -41,9 +48,12 @@ class ScanCodeIORunSensor(BaseSensorOperator):
             return {"status": RunStatus.SUCCESS.value, "run_uuid": self.run_uuid}
         self.defer(
             trigger=ScanCodeIORunTrigger(
-                run_uuid=self.run_uuid, scancodeio_conn_id=self.scancodeio_conn_id,
-                deadline=time.time() + float(self.timeout), poll_interval=float(self.poke_interval),
-                max_poll_interval=self.max_poll_interval, first_poll_delay=self.first_poll_delay,
+                run_uuid=self.run_uuid,
+                scancodeio_conn_id=self.scancodeio_conn_id,
+                deadline=time.time() + float(self.timeout),
+                poll_interval=float(self.poke_interval),
+                max_poll_interval=self.max_poll_interval,
+                first_poll_delay=self.first_poll_delay,
             ),
             method_name="execute_complete",
         )

@@ -56,13 +56,15 @@ class ScanCodeIORunTrigger(BaseTrigger):
         )
 
     def _event(self, status: str, message: str, polls: int, run: dict[str, Any] | None = None) -> TriggerEvent:
-        return TriggerEvent({
-            "status": status,
-            "run_uuid": self.run_uuid,
-            "message": message,
-            "polls": polls,
-            "execution_time": (run or {}).get("execution_time"),
-        })
+        return TriggerEvent(
+            {
+                "status": status,
+                "run_uuid": self.run_uuid,
+                "message": message,
+                "polls": polls,
+                "execution_time": (run or {}).get("execution_time"),
+            }
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         schedule = PollSchedule(self.poll_interval, self.max_poll_interval)
@@ -76,7 +78,7 @@ class ScanCodeIORunTrigger(BaseTrigger):
                 polls += 1
                 status = RunStatus(run["status"])
                 lines = (run.get("log") or "").splitlines()
-                for line in lines[self.log_lines_seen:]:
+                for line in lines[self.log_lines_seen :]:
                     self.log.info("ScanCode.io run %s: %s", self.run_uuid, line)
                 self.log_lines_seen = max(self.log_lines_seen, len(lines))
                 if status.is_terminal:
@@ -84,8 +86,12 @@ class ScanCodeIORunTrigger(BaseTrigger):
                     yield self._event(status.value, message, polls, run)
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
-                    yield self._event("timeout", f"ScanCode.io run {self.run_uuid} still {status.value} "
-                                      f"at the deadline after {polls} polls", polls, run)
+                    yield self._event(
+                        "timeout",
+                        f"ScanCode.io run {self.run_uuid} still {status.value} at the deadline after {polls} polls",
+                        polls,
+                        run,
+                    )
                     return
                 self.log.info("ScanCode.io run %s is %s (poll %d)", self.run_uuid, status.value, polls)
                 await asyncio.sleep(schedule.interval(polls - 1))

@@ -1,0 +1,67 @@
+"""Pure parts of the ScanCode.io integration: statuses, names, messages, URL handling."""
+
+from __future__ import annotations
+
+import pytest
+
+from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.files import filename_from_content_disposition, safe_filename
+from sca.common.polling import PollSchedule
+from sca.scancodeio.client import api_base_url, is_name_taken, pipeline_base_name, raise_for_run
+from sca.scancodeio.naming import MAX_NAME, project_name
+from sca.scancodeio.status import FAILED_STATUSES, TERMINAL_STATUSES, RunStatus
+
+
+def test_terminal_and_failed_sets() -> None:
+    assert {s.value for s in TERMINAL_STATUSES} == {"success", "failure", "stopped", "stale"}
+    assert RunStatus.SUCCESS not in FAILED_STATUSES
+    assert not RunStatus("queued").is_terminal and RunStatus("stale").is_failed
+
+
+def test_project_names_are_deterministic_short_and_distinct() -> None:
+    a = project_name("sca_scan", "manual__2026-11-23T10:00:00+00:00", "https://x/pkg.tar.gz")
+    assert a == project_name("sca_scan", "manual__2026-11-23T10:00:00+00:00", "https://x/pkg.tar.gz")
+    assert a != project_name("sca_scan", "manual__2026-11-23T10:00:00+00:00", "https://x/pkg2.tar.gz")
+    long_a = project_name("d", "r", "x" * 300 + "a")
+    long_b = project_name("d", "r", "x" * 300 + "b")
+    assert long_a != long_b and len(long_a) <= MAX_NAME
+    assert all(c.isalnum() or c in "._-" for c in a)
+
+
+def test_safe_filename_cannot_escape() -> None:
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("..\\..\\boot.ini") == "boot.ini"
+    assert safe_filename("...") == "download"
+    assert safe_filename("a b;c.json") == "a_b_c.json"
+    assert filename_from_content_disposition('attachment; filename="scancodeio_x.json"') == "scancodeio_x.json"
+
+
+def test_failed_run_raises_with_its_output_tail() -> None:
+    run = {
+        "uuid": "u1",
+        "pipeline_name": "scan_single_package",
+        "status": "failure",
+        "task_exitcode": 1,
+        "task_output": "Traceback...\nException: URL scheme 'ftp' is not supported.",
+        "log": "",
+    }
+    with pytest.raises(RunFailedError, match="URL scheme 'ftp' is not supported"):
+        raise_for_run(run)
+    assert raise_for_run({**run, "status": "running"}) is RunStatus.RUNNING
+
+
+def test_name_taken_is_recognised() -> None:
+    taken = PermanentServiceError("x", detail={"name": ["project with this name already exists."]})
+    assert is_name_taken(taken)
+    assert not is_name_taken(PermanentServiceError("x", detail={"name": ["This field is required."]}))
+
+
+def test_urls_and_pipeline_specs() -> None:
+    assert api_base_url("http://h:1") == "http://h:1/api/"
+    assert api_base_url("http://h:1/api/") == "http://h:1/api/"
+    assert pipeline_base_name("map_deploy_to_develop:Java,JavaScript") == "map_deploy_to_develop"
+
+
+def test_poll_schedule_backs_off_to_a_cap() -> None:
+    schedule = PollSchedule(initial_interval=2, max_interval=30, factor=2)
+    assert [schedule.interval(n) for n in range(6)] == [2, 4, 8, 16, 30, 30]
