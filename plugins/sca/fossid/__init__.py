@@ -1,0 +1,1 @@
+"""FossID Workbench: pure client (client.py) and Airflow glue (hook, operators, sensors, triggers)."""

@@ -1,0 +1,378 @@
+"""A pure FossID Workbench client (no Airflow import).
+
+Every call is ``POST {base}/api.php`` with ``{"group", "action", "data": {"username", "key", …}}``;
+errors come back as HTTP 200 with ``status "0"``. This client turns those into typed errors
+that carry the server's ``error`` code and message — and never the key, which travels in the
+body and is kept out of every message and log line. Uploads use the same endpoint with
+``FOSSID-SCAN-CODE``/``FOSSID-FILE-NAME`` headers, Basic auth and a raw (optionally chunked) body.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError
+from sca.common.retry import RetryPolicy
+from sca.common.transport import AsyncHttpTransport, HttpTransport
+from sca.fossid.status import CHECK_TYPES, CheckStatus, parse_check_status
+
+SERVICE = "FossID"
+AUTH_ERRORS = {"Classes.FossID.user_not_found_or_api_key_is_not_correct"}
+NOT_FOUND_ERRORS = {
+    "Classes.TableRepository.row_not_found",
+    "Project does not exist",
+    "Scan not found",
+    "Project code does not exist",
+}
+REPORT_TYPES = ("html", "xlsx", "spdx", "spdx_lite", "cyclone_dx", "string_match", "dynamic_top_matched_components")
+SYNC_ONLY_REPORTS = ("html", "string_match", "dynamic_top_matched_components")
+CHUNK_THRESHOLD = 8 * 1024 * 1024
+CHUNK_SIZE = 5 * 1024 * 1024
+
+
+class FossIDError(PermanentServiceError):
+    """A ``status "0"`` reply: ``error`` is Workbench's code, ``issues`` its per-field list."""
+
+    def __init__(self, message: str, *, error: str, action: str, issues: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error = error
+        self.action = action
+        self.issues = issues
+
+
+class FossIDAuthenticationError(FossIDError, AuthenticationError):
+    pass
+
+
+class FossIDNotFoundError(FossIDError, NotFoundError):
+    pass
+
+
+def api_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base if base.endswith("/api.php") else base + "/api.php"
+
+
+def envelope_data(reply: Any, *, group: str, action: str, url: str, username: str) -> Any:
+    """``data`` of a success envelope, or the typed error of a ``status "0"`` one."""
+    if not isinstance(reply, dict) or "status" not in reply:
+        raise PermanentServiceError(
+            f"FossID {group}/{action} at {url}: not a Workbench reply: {str(reply)[:200]}", service=SERVICE, url=url
+        )
+    if str(reply["status"]) == "1":
+        return reply.get("data")
+    error = str(reply.get("error") or "")
+    issues = reply.get("data") if isinstance(reply.get("data"), list) else None
+    details = "; ".join(str(i.get("message")) for i in issues or [] if isinstance(i, dict))
+    text = f"FossID {group}/{action} at {url} failed: {reply.get('message') or error} [{error}]"
+    if details:
+        text += f": {details}"
+    if error in AUTH_ERRORS:
+        text += (
+            f". User {username!r}: the user is unknown, the API key is wrong, or the key has expired "
+            "(Workbench 26.1+ rejects keys older than webapp_api_key_valability days; renew it with "
+            "users/renew_api_key)"
+        )
+        raise FossIDAuthenticationError(
+            text, error=error, action=f"{group}/{action}", issues=issues, service=SERVICE, url=url, detail=error
+        )
+    cls = FossIDNotFoundError if error in NOT_FOUND_ERRORS else FossIDError
+    raise cls(
+        text,
+        error=error,
+        action=f"{group}/{action}",
+        issues=issues,
+        service=SERVICE,
+        url=url,
+        detail=reply.get("message_parameters"),
+    )
+
+
+def as_rows(data: Any) -> list[dict[str, Any]]:
+    """Workbench lists come as ``false``, a list, or a dict keyed by id: always a list here."""
+    if not data:
+        return []
+    if isinstance(data, dict):
+        return [row if isinstance(row, dict) else {"id": key, "value": row} for key, row in data.items()]
+    return list(data)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class FossIDClient:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        api_key: str,
+        *,
+        timeout: float = 1800.0,
+        retry: RetryPolicy | None = None,
+        transport: HttpTransport | None = None,
+    ) -> None:
+        self.url = api_url(base_url)
+        self.base_url = self.url.removesuffix("/api.php")
+        self.username = username
+        self._key = api_key
+        self.http = transport or HttpTransport(
+            self.url, service=SERVICE, timeout=timeout, retry=retry, headers={"Accept": "*/*"}
+        )
+
+    def __repr__(self) -> str:
+        return f"FossIDClient({self.base_url!r}, user={self.username!r})"
+
+    # -- transport -----------------------------------------------------------------------------
+    def _body(self, group: str, action: str, data: dict[str, Any]) -> dict[str, Any]:
+        clean = {k: v for k, v in data.items() if v is not None}
+        return {"group": group, "action": action, "data": {"username": self.username, "key": self._key, **clean}}
+
+    def call(self, group: str, action: str, **data: Any) -> Any:
+        response = self.http.request("POST", self.url, json=self._body(group, action, data))
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = response.text
+        return envelope_data(reply, group=group, action=action, url=self.url, username=self.username)
+
+    def call_for_file(self, group: str, action: str, destination: Path, **data: Any) -> Path:
+        """Actions that answer a file (sync reports, download_report); a JSON reply is an error."""
+        response = self.http.request("POST", self.url, json=self._body(group, action, data), stream=True)
+        with response:
+            if "application/json" in (response.headers.get("Content-Type") or ""):
+                envelope_data(response.json(), group=group, action=action, url=self.url, username=self.username)
+                raise PermanentServiceError(f"FossID {group}/{action} answered JSON, not a file", service=SERVICE)
+            from sca.common.files import write_stream_atomically
+
+            write_stream_atomically(response.iter_content(1024 * 1024), destination)
+        return destination
+
+    # -- server ----------------------------------------------------------------------------------
+    def version(self) -> str:
+        """The Workbench version: ``internal/getConfig``, else the login page's ``fossid.css?v=``."""
+        try:
+            return str(self.call("internal", "getConfig")["version"])
+        except (FossIDError, KeyError, TypeError):
+            page = self.http.request("GET", f"{self.base_url}/index.php", params={"form": "login"}).text
+            match = re.search(r"fossid\.css\?v=([0-9.]+)", page)
+            if not match:
+                raise PermanentServiceError(
+                    f"FossID at {self.base_url}: no version on the login page", service=SERVICE
+                ) from None
+            return match.group(1)
+
+    # -- projects --------------------------------------------------------------------------------
+    def get_project(self, project_code: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.call("projects", "get_information", project_code=project_code))
+        except FossIDNotFoundError:
+            return None
+
+    def create_project(self, project_code: str, project_name: str, description: str = "") -> dict[str, Any]:
+        return dict(
+            self.call(
+                "projects", "create", project_code=project_code, project_name=project_name, description=description
+            )
+        )
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        return as_rows(self.call("projects", "list_projects"))
+
+    def get_all_scans(self, project_code: str) -> list[dict[str, Any]]:
+        return as_rows(self.call("projects", "get_all_scans", project_code=project_code))
+
+    def project_policy_warnings(self, project_code: str, warning_type: str | None = None) -> dict[str, Any]:
+        return dict(self.call("projects", "get_policy_warnings_info", project_code=project_code, type=warning_type))
+
+    def generate_project_report(self, project_code: str, report_type: str, **options: Any) -> str:
+        data = self.call(
+            "projects",
+            "generate_report",
+            project_code=project_code,
+            report_type=report_type,
+            **{"async": "1"},
+            **options,
+        )
+        return str(data["process_queue_id"])
+
+    def project_check_status(self, process_id: str) -> CheckStatus:
+        return parse_check_status(
+            self.call("projects", "check_status", process_id=str(process_id), type="REPORT_GENERATION")
+        )
+
+    # -- scans -------------------------------------------------------------------------------------
+    def get_scan(self, scan_code: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.call("scans", "get_information", scan_code=scan_code))
+        except FossIDNotFoundError:
+            return None
+
+    def create_scan(
+        self,
+        project_code: str,
+        scan_code: str,
+        scan_name: str | None = None,
+        description: str = "",
+        target_path: str | None = None,
+    ) -> dict[str, Any]:
+        return dict(
+            self.call(
+                "scans",
+                "create",
+                project_code=project_code,
+                scan_code=scan_code,
+                scan_name=scan_name or scan_code,
+                description=description,
+                target_path=target_path,
+            )
+        )
+
+    def remove_uploaded_content(self, scan_code: str, filename: str | None = None) -> bool:
+        return bool(self.call("scans", "remove_uploaded_content", scan_code=scan_code, filename=filename))
+
+    def upload(
+        self, scan_code: str, path: Path, *, chunk_threshold: int = CHUNK_THRESHOLD, chunk_size: int = CHUNK_SIZE
+    ) -> int:
+        """Upload a file; above ``chunk_threshold`` in ``chunk_size`` appends. Returns requests made."""
+        auth = base64.b64encode(f"{self.username}:{self._key}".encode()).decode()
+        headers = {
+            "FOSSID-SCAN-CODE": _b64(scan_code),
+            "FOSSID-FILE-NAME": _b64(path.name),
+            "Authorization": f"Basic {auth}",
+            "Content-Type": "application/octet-stream",
+        }
+        size = path.stat().st_size
+        requests_made = 0
+        with open(path, "rb") as handle:
+            if size <= chunk_threshold:
+                chunks: Iterator[bytes] = iter([handle.read()])
+            else:
+                chunks = iter(lambda: handle.read(chunk_size), b"")
+            for chunk in chunks:
+                body: Any = chunk if size <= chunk_threshold else _one_chunk(chunk)
+                reply = self.http.request("POST", self.url, data=body, headers=headers).json()
+                envelope_data(reply, group="upload", action=path.name, url=self.url, username=self.username)
+                requests_made += 1
+        return requests_made
+
+    def extract_archives(
+        self, scan_code: str, filename: str | None = None, *, recursive: bool = True, jar_extraction: bool = False
+    ) -> bool:
+        return bool(
+            self.call(
+                "scans",
+                "extract_archives",
+                scan_code=scan_code,
+                filename=filename,
+                recursively_extract_archives="1" if recursive else "0",
+                jar_file_extraction="1" if jar_extraction else "0",
+            )
+        )
+
+    def run_scan(self, scan_code: str, **options: Any) -> None:
+        """Start a scan. Options as Workbench takes them (limit, sensitivity, auto_identification_*,
+        delta_only, reuse_identification, identification_reuse_type, specific_code, …); booleans are
+        sent as "1"/"0"."""
+        values = {k: ("1" if v else "0") if isinstance(v, bool) else v for k, v in options.items()}
+        self.call("scans", "run", scan_code=scan_code, **values)
+
+    def check_status(
+        self, scan_code: str | None, status_type: str = "SCAN", process_id: str | None = None
+    ) -> CheckStatus:
+        if status_type not in CHECK_TYPES:
+            raise ValueError(f"status_type must be one of {CHECK_TYPES}, not {status_type!r}")
+        return parse_check_status(
+            self.call(
+                "scans",
+                "check_status",
+                scan_code=scan_code,
+                type=status_type,
+                process_id=str(process_id) if process_id else None,
+            )
+        )
+
+    def run_dependency_analysis(self, scan_code: str, import_only: bool = False) -> None:
+        self.call("scans", "run_dependency_analysis", scan_code=scan_code, import_only="1" if import_only else "0")
+
+    def get_dependency_analysis_results(self, scan_code: str) -> list[dict[str, Any]]:
+        return as_rows(self.call("scans", "get_dependency_analysis_results", scan_code=scan_code))
+
+    def get_pending_files(self, scan_code: str) -> dict[str, str]:
+        data = self.call("scans", "get_pending_files", scan_code=scan_code)
+        return {str(k): str(v) for k, v in (data or {}).items()} if isinstance(data, dict) else {}
+
+    def get_identified_files(self, scan_code: str) -> list[dict[str, Any]]:
+        return as_rows(self.call("scans", "get_identified_files", scan_code=scan_code))
+
+    def get_identified_licenses(self, scan_code: str) -> list[dict[str, Any]]:
+        return as_rows(self.call("scans", "get_scan_identified_licenses", scan_code=scan_code, unique="1"))
+
+    def get_policy_warnings_counter(self, scan_code: str) -> dict[str, Any]:
+        return dict(self.call("scans", "get_policy_warnings_counter", scan_code=scan_code))
+
+    def generate_report(self, scan_code: str, report_type: str, **options: Any) -> str:
+        """Start an asynchronous scan report; returns its process id."""
+        if report_type in SYNC_ONLY_REPORTS:
+            raise ValueError(f"{report_type} reports are synchronous: use download_sync_report")
+        data = self.call(
+            "scans", "generate_report", scan_code=scan_code, report_type=report_type, **{"async": "1"}, **options
+        )
+        return str(data["process_queue_id"])
+
+    def download_sync_report(self, scan_code: str, report_type: str, destination: Path, **options: Any) -> Path:
+        return self.call_for_file(
+            "scans",
+            "generate_report",
+            destination,
+            scan_code=scan_code,
+            report_type=report_type,
+            **{"async": "0"},
+            **options,
+        )
+
+    def download_report(self, entity: str, process_id: str, destination: Path) -> Path:
+        """``download/download_report`` for ``scans`` or ``projects``; streamed to ``destination``."""
+        if entity not in ("scans", "projects"):
+            raise ValueError("entity must be 'scans' or 'projects'")
+        return self.call_for_file(
+            "download", "download_report", destination, report_entity=entity, process_id=str(process_id)
+        )
+
+    def delete_scan(self, scan_code: str, delete_identifications: bool = True) -> str | None:
+        data = self.call(
+            "scans", "delete", scan_code=scan_code, delete_identifications="1" if delete_identifications else "0"
+        )
+        return str(data["process_id"]) if isinstance(data, dict) and "process_id" in data else None
+
+
+def _one_chunk(chunk: bytes) -> Iterator[bytes]:
+    """A generator body makes requests send ``Transfer-Encoding: chunked`` (no Content-Length)."""
+    yield chunk
+
+
+class AsyncFossIDClient:
+    """check_status over aiohttp, for the triggerer."""
+
+    def __init__(self, base_url: str, username: str, api_key: str, *, retry: RetryPolicy | None = None) -> None:
+        self.url = api_url(base_url)
+        self.username = username
+        self._key = api_key
+        self.http = AsyncHttpTransport(self.url, service=SERVICE, retry=retry)
+
+    async def check_status(
+        self, scan_code: str | None, status_type: str = "SCAN", process_id: str | None = None, entity: str = "scans"
+    ) -> CheckStatus:
+        data: dict[str, Any] = {"username": self.username, "key": self._key, "type": status_type}
+        if scan_code:
+            data["scan_code"] = scan_code
+        if process_id:
+            data["process_id"] = str(process_id)
+        reply = await self.http.post_json(self.url, {"group": entity, "action": "check_status", "data": data})
+        return parse_check_status(
+            envelope_data(reply, group=entity, action="check_status", url=self.url, username=self.username)
+        )

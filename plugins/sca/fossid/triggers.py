@@ -1,0 +1,98 @@
+"""FossIDStatusTrigger: polls ``check_status`` for one scan operation or process (async only).
+
+Yields one JSON-native event ``{"status": FINISHED|FAILED|CANCELLED|timeout|error, "scan_code",
+"status_type", "process_id", "message", "percentage", "polls"}``; logs progress as it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from sca.common.errors import ServiceError
+from sca.common.polling import PollSchedule
+from sca.fossid.hook import FossIDHook
+
+
+class FossIDStatusTrigger(BaseTrigger):
+    def __init__(
+        self,
+        scan_code: str | None,
+        status_type: str = "SCAN",
+        process_id: str | None = None,
+        entity: str = "scans",
+        fossid_conn_id: str = FossIDHook.default_conn_name,
+        deadline: float | None = None,
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 60.0,
+        first_poll_delay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.scan_code = scan_code
+        self.status_type = status_type
+        self.process_id = process_id
+        self.entity = entity
+        self.fossid_conn_id = fossid_conn_id
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.first_poll_delay = first_poll_delay
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "sca.fossid.triggers.FossIDStatusTrigger",
+            {
+                "scan_code": self.scan_code,
+                "status_type": self.status_type,
+                "process_id": self.process_id,
+                "entity": self.entity,
+                "fossid_conn_id": self.fossid_conn_id,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
+                "first_poll_delay": self.first_poll_delay,
+            },
+        )
+
+    def _event(self, status: str, message: str, percentage: int | None, polls: int) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "scan_code": self.scan_code,
+                "status_type": self.status_type,
+                "process_id": self.process_id,
+                "message": message,
+                "percentage": percentage,
+                "polls": polls,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        schedule = PollSchedule(self.poll_interval, self.max_poll_interval)
+        polls = 0
+        what = f"FossID {self.status_type} of {self.scan_code or self.entity}" + (
+            f" (process {self.process_id})" if self.process_id else ""
+        )
+        try:
+            if self.first_poll_delay:
+                await asyncio.sleep(self.first_poll_delay)
+            client = await FossIDHook(self.fossid_conn_id).aget_client()
+            while True:
+                status = await client.check_status(self.scan_code, self.status_type, self.process_id, self.entity)
+                polls += 1
+                self.log.info("%s: %s %s%%", what, status.status.value, status.percentage)
+                if status.is_terminal:
+                    yield self._event(status.status.value, status.comment, status.percentage, polls)
+                    return
+                if self.deadline is not None and time.time() >= self.deadline:
+                    yield self._event(
+                        "timeout", f"{what} still {status.status.value} at the deadline", status.percentage, polls
+                    )
+                    return
+                await asyncio.sleep(schedule.interval(polls - 1))
+        except ServiceError as exc:
+            yield self._event("error", str(exc), None, polls)

@@ -1,0 +1,704 @@
+"""The Workbench HTTP surface: ``POST /api.php`` (JSON group/action, or an upload when the
+``FOSSID-SCAN-CODE`` header is present), ``GET /index.php?form=login`` with the version string.
+
+Replies follow the documented envelope: HTTP 200 with ``status "1"`` and ``data``, or
+``status "0"`` with ``error``, ``message``, ``message_parameters`` and ``data`` (a list of
+``{code, message, message_parameters}`` for request-parsing issues). Empty lists are ``false``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sandboxes.common.server import Faults, SandboxHandler, SandboxServer
+from sandboxes.fossid.reports import REPORT_TYPES, render
+from sandboxes.fossid.state import Project, Scan, User, Workbench, now_text
+
+AUTH_ERROR = "Classes.FossID.user_not_found_or_api_key_is_not_correct"
+PARSE_ERROR = "RequestData.Base.issues_while_parsing_request"
+CHECK_TYPES = ("SCAN", "EXTRACT_ARCHIVES", "DEPENDENCY_ANALYSIS", "REPORT_GENERATION", "DELETE_SCAN", "REPORT_IMPORT")
+
+
+class ApiError(Exception):
+    def __init__(self, error: str, message: str, data: Any = None, parameters: Any = None) -> None:
+        super().__init__(message)
+        self.error, self.message = error, message
+        self.data = [] if data is None else data
+        self.parameters = [] if parameters is None else parameters
+
+
+def field_issue(code: str, message: str, fieldname: str, **extra: Any) -> ApiError:
+    return ApiError(
+        PARSE_ERROR,
+        "These issues were found while parsing the request:",
+        [{"code": code, "message": message, "message_parameters": {"fieldname": fieldname, **extra}}],
+    )
+
+
+def required(data: dict[str, Any], *names: str) -> list[Any]:
+    missing = [n for n in names if data.get(n) in (None, "")]
+    if missing:
+        raise ApiError(
+            PARSE_ERROR,
+            "These issues were found while parsing the request:",
+            [
+                {
+                    "code": "RequestData.Base.mandatory_field_missing",
+                    "message": f"Field {n} is mandatory.",
+                    "message_parameters": {"fieldname": n},
+                }
+                for n in missing
+            ],
+        )
+    return [data[n] for n in names]
+
+
+def flag(value: Any) -> bool:
+    """Workbench clients send "1"/"0", 1/0, true/false and "true"/"false"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def listing(rows: list[Any]) -> Any:
+    return rows if rows else False
+
+
+class Api:
+    """group/action handlers over one Workbench state."""
+
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+
+    @property
+    def modern(self) -> bool:
+        """2021.2 and later (and the year-less 22.x … 26.x) use the typed check_status shape."""
+        major, minor = (int(x) for x in (re.findall(r"\d+", self.wb.version) + ["0", "0"])[:2])
+        return major < 2000 or (major, minor) >= (2021, 2)
+
+    # -- lookups -------------------------------------------------------------------------------
+    def project(self, code: str) -> Project:
+        project = self.wb.projects.get(code)
+        if project is None:
+            raise ApiError(
+                "Classes.TableRepository.row_not_found",
+                f"Row {code} in table projects not found",
+                parameters={"rowidentifier": code, "table": "projects"},
+            )
+        return project
+
+    def scan(self, code: str) -> Scan:
+        scan = self.wb.scans.get(code)
+        if scan is None:
+            raise ApiError(
+                "Classes.TableRepository.row_not_found",
+                f"Row {code} in table scans not found",
+                parameters={"rowidentifier": code, "table": "scans"},
+            )
+        self.wb.settle(scan)
+        return scan
+
+    def project_row(self, p: Project) -> dict[str, Any]:
+        scans = [s for s in self.wb.scans.values() if s.project_code == p.code]
+        return {
+            "id": p.id,
+            "creator": p.creator,
+            "project_code": p.code,
+            "project_name": p.name,
+            "limit_date": None,
+            "product_code": p.product_code,
+            "product_name": p.product_name,
+            "description": p.description,
+            "comment": p.comment,
+            "is_archived": False,
+            "jira_project_key": "",
+            "created": now_text(p.created),
+            "updated": now_text(p.created),
+            "scans": len(scans),
+            "policy_rules": len(self.wb.policy_denied),
+            "warnings": sum(len(self.wb.policy_warnings(s)) for s in scans),
+        }
+
+    def scan_row(self, s: Scan) -> dict[str, Any]:
+        uploads = self.wb.scan_dir(s) / "uploads"
+        return {
+            "id": s.id,
+            "code": s.code,
+            "name": s.name,
+            "description": s.description,
+            "comment": s.comment,
+            "project_id": self.wb.projects[s.project_code].id if s.project_code in self.wb.projects else None,
+            "project_code": s.project_code,
+            "is_archived": False,
+            "target_path": s.target_path,
+            "is_blind_audit": False,
+            "is_from_report": False,
+            "files_not_scanned": 0,
+            "pending_items": len(s.results.get("pending") or {}),
+            "git_repo_url": None,
+            "git_branch": None,
+            "jar_extraction": "if_no_fullmatch",
+            "any_archives_expanded": bool((self.wb.scan_dir(s) / "extracted").is_dir()),
+            "uploaded_files": sorted(p.name for p in uploads.glob("*")) if uploads.is_dir() else [],
+            "created": now_text(s.created),
+            "updated": now_text(s.created),
+            "last_run": now_text(s.processes["SCAN"].created) if "SCAN" in s.processes else None,
+            "fid_version": self.wb.version,
+        }
+
+    # -- internal / users ---------------------------------------------------------------------------
+    def internal_getConfig(self, data: dict[str, Any], user: User | None) -> Any:
+        return {"version": self.wb.version, "product": "FossID Workbench (sandbox)"}
+
+    def users_get_api_key(self, data: dict[str, Any], user: User) -> Any:
+        return {"api_key": user.key, "api_key_expiry_date": self.wb.key_expiry(user)}
+
+    def users_renew_api_key(self, data: dict[str, Any], user: User) -> Any:
+        key = self.wb.renew_key(user)
+        return {"api_key": key, "api_key_expiry_date": self.wb.key_expiry(user)}
+
+    # -- projects ------------------------------------------------------------------------------
+    def projects_create(self, data: dict[str, Any], user: User) -> Any:
+        (name,) = required(data, "project_name")
+        code = data.get("project_code") or re.sub(r"[^A-Za-z0-9_-]", "_", name)[:60] + f"_{int(time.time())}"
+        with self.wb.lock:
+            if code in self.wb.projects:
+                raise field_issue(
+                    "RequestData.Base.field_must_be_unique", "Project code already exists.", "project_code"
+                )
+            project = Project(
+                next(self.wb.ids),
+                code,
+                name,
+                data.get("description", ""),
+                data.get("comment", ""),
+                data.get("product_code", ""),
+                data.get("product_name", ""),
+                creator=user.user_id,
+            )
+            self.wb.projects[code] = project
+        return {"project_id": project.id, "project_code": code}, f"Project {name} has been created."
+
+    def projects_get_information(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "project_code")
+        if code not in self.wb.projects:
+            raise ApiError("Project does not exist", "Project does not exist")
+        row = self.project_row(self.wb.projects[code])
+        return {
+            **row,
+            "owner_username": user.username,
+            "user_id": user.user_id,
+            "creation_date": row["created"][:10],
+            "date_limit_date": None,
+        }
+
+    def projects_list_projects(self, data: dict[str, Any], user: User) -> Any:
+        return listing([self.project_row(p) for p in self.wb.projects.values()])
+
+    def projects_get_all_scans(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "project_code")
+        self.project(code)
+        return listing([self.scan_row(s) for s in self.wb.scans.values() if s.project_code == code])
+
+    def projects_get_policy_warnings_info(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "project_code")
+        self.project(code)
+        warnings = [
+            w
+            for s in self.wb.scans.values()
+            if s.project_code == code
+            for w in self.wb.policy_warnings(self.scan(s.code))
+        ]
+        wanted = (data.get("type") or "").lower()
+        if wanted:
+            warnings = [w for w in warnings if w["type"] == wanted]
+        return {
+            "policy_warnings_total": len(warnings),
+            "identified_files_with_warnings": sum(w["type"] == "license" for w in warnings),
+            "dependencies_with_warnings": sum(w["type"] == "dependency" for w in warnings),
+            "policy_warnings_list": warnings,
+        }
+
+    def projects_generate_report(self, data: dict[str, Any], user: User) -> Any:
+        code, report_type = required(data, "project_code", "report_type")
+        project = self.project(code)
+        scans = [self.scan(s.code) for s in list(self.wb.scans.values()) if s.project_code == code]
+        return self._report("projects", code, project.name, report_type, scans, data)
+
+    def projects_check_status(self, data: dict[str, Any], user: User) -> Any:
+        (process_id,) = required(data, "process_id")
+        return self._progress(process_id, "REPORT_GENERATION")
+
+    # -- scans --------------------------------------------------------------------------------
+    def scans_create(self, data: dict[str, Any], user: User) -> Any:
+        project_code, name = required(data, "project_code", "scan_name")
+        self.project(project_code)
+        code = data.get("scan_code") or re.sub(r"[^A-Za-z0-9_-]", "_", name)[:60] + f"_{int(time.time() * 1000)}"
+        with self.wb.lock:
+            if code in self.wb.scans:
+                raise field_issue("RequestData.Base.field_must_be_unique", "Scan code already exists.", "scan_code")
+            scan = Scan(
+                next(self.wb.ids),
+                code,
+                name,
+                project_code,
+                data.get("description", ""),
+                data.get("comment", ""),
+                data.get("target_path", ""),
+            )
+            self.wb.scans[code] = scan
+        return {"scan_id": scan.id, "scan_code": code}, f"Scan {name} has been created."
+
+    def scans_get_information(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        return self.scan_row(self.scan(code))
+
+    def scans_list_scans(self, data: dict[str, Any], user: User) -> Any:
+        return {str(s.id): self.scan_row(s) for s in self.wb.scans.values()} or False
+
+    def scans_remove_uploaded_content(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        if not self.wb.remove_uploaded(scan, data.get("filename")):
+            raise ApiError(
+                PARSE_ERROR,
+                "These issues were found while parsing the request:",
+                [
+                    {
+                        "code": "RequestData.Traits.PathTrait.filename_is_not_valid",
+                        "message": "The filename is not valid",
+                        "message_parameters": [],
+                    }
+                ],
+            )
+        return True
+
+    def scans_extract_archives(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        self._refuse_if_busy(scan, "EXTRACT_ARCHIVES")
+        extracted = self.wb.extract(scan, data.get("filename"), flag(data.get("recursively_extract_archives")))
+        scan.processes["EXTRACT_ARCHIVES"] = self.wb.new_process(
+            "EXTRACT_ARCHIVES",
+            self.wb.timings.extract_seconds,
+            queue_seconds=0,
+            comment=f"{len(extracted)} archive(s) extracted",
+        )
+        return True
+
+    def scans_run(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        self._refuse_if_busy(scan, "SCAN")
+        extraction = scan.processes.get("EXTRACT_ARCHIVES")
+        wait_extract = max(0.0, extraction.finished - time.time()) if extraction else 0.0
+        auto = flag(data.get("auto_identification_detect_declaration", "1"))
+        scan.run_options = {k: v for k, v in data.items() if k not in ("username", "key")}
+        results = self.wb.compute_results(scan, auto)
+        failing = self.wb.switches.get("fail_scans")
+        scan.results = {}
+        scan.processes["SCAN"] = self.wb.new_process(
+            "SCAN",
+            self.wb.timings.scan_seconds,
+            queue_seconds=self.wb.timings.queue_seconds + wait_extract,
+            outcome="FAILED" if failing else "FINISHED",
+            comment=self.wb.switches.get("fail_comment", "")
+            if failing
+            else f"Scan finished. {results['total_files']} files scanned. 0 files ignored. 0 files failed.",
+            stuck=bool(self.wb.switches.get("stuck_queued")),
+            payload={"results": results},
+        )
+        return None, "Scan has been launched"
+
+    def scans_cancel_run(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        process = self.scan(code).processes.get("SCAN")
+        if process:
+            process.cancelled = True
+            process.comment = "Scan was cancelled by the user."
+        return True
+
+    def scans_check_status(self, data: dict[str, Any], user: User) -> Any:
+        kind = (data.get("type") or "SCAN").upper()
+        if kind not in CHECK_TYPES:
+            raise field_issue(
+                "RequestData.Base.field_not_valid_option",
+                "Field type has a value that is not valid.",
+                "type",
+                options=list(CHECK_TYPES),
+            )
+        if kind in ("REPORT_GENERATION", "DELETE_SCAN"):
+            (process_id,) = required(data, "process_id")
+            return self._progress(process_id, kind)
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        return self._scan_status(scan, kind)
+
+    def scans_run_dependency_analysis(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        self._refuse_if_busy(scan, "DEPENDENCY_ANALYSIS")
+        deps = self.wb.dependency_analysis(scan)
+        scan.processes["DEPENDENCY_ANALYSIS"] = self.wb.new_process(
+            "DEPENDENCY_ANALYSIS",
+            self.wb.timings.dependency_seconds,
+            comment=f"{len(deps)} dependencies found",
+            payload={"dependencies": deps},
+        )
+        return None, "Dependency analysis has been started."
+
+    def scans_get_dependency_analysis_results(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        process = self.scan(code).processes.get("DEPENDENCY_ANALYSIS")
+        if process is None or process.status()[0] != "FINISHED":
+            raise ApiError("Dependency analysis has not been run", "Dependency analysis has not been run")
+        return listing(process.payload["dependencies"])
+
+    def scans_get_pending_files(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        return self.scan(code).results.get("pending") or False
+
+    def scans_get_identified_files(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        return self.scan(code).results.get("identified") or False
+
+    def scans_get_scan_identified_licenses(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        rows = (self.scan(code).results.get("identified") or {}).values()
+        unique = sorted({r["file_license_identifier"] for r in rows})
+        return listing([{"identifier": lic, "name": lic} for lic in unique])
+
+    def scans_get_scan_identified_components(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        rows = (self.scan(code).results.get("identified") or {}).values()
+        components = {(r["component_name"], r["component_version"]): r["file_license_identifier"] for r in rows}
+        return {
+            str(n): {"name": k[0], "version": k[1], "license_identifier": v}
+            for n, (k, v) in enumerate(sorted(components.items()))
+        } or False
+
+    def scans_get_policy_warnings_counter(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        warnings = self.wb.policy_warnings(self.scan(code))
+        return {
+            "policy_warnings_total": len(warnings),
+            "identified_files_with_warnings": sum(w["type"] == "license" for w in warnings),
+            "dependencies_with_warnings": sum(w["type"] == "dependency" for w in warnings),
+        }
+
+    def scans_generate_report(self, data: dict[str, Any], user: User) -> Any:
+        code, report_type = required(data, "scan_code", "report_type")
+        scan = self.scan(code)
+        return self._report("scans", code, scan.name, report_type, [scan], data)
+
+    def scans_delete(self, data: dict[str, Any], user: User) -> Any:
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        with self.wb.lock:
+            del self.wb.scans[code]
+        self.wb.remove_uploaded(scan, None)
+        process = self.wb.new_process("DELETE_SCAN", self.wb.timings.delete_seconds, queue_seconds=0)
+        return {"process_id": str(process.id)}, f"Scan: {code} was added in the queue to delete"
+
+    def download_download_report(self, data: dict[str, Any], user: User) -> Any:
+        entity, process_id = required(data, "report_entity", "process_id")
+        process = self.wb.processes.get(int(process_id)) if str(process_id).isdigit() else None
+        if process is None or process.kind != "REPORT_GENERATION" or process.payload.get("entity") != entity:
+            raise ApiError(
+                "Classes.TableRepository.row_not_found",
+                f"Row {process_id} in table processes not found",
+                parameters={"rowidentifier": str(process_id), "table": "processes"},
+            )
+        state = process.status()[0]
+        if state != "FINISHED":
+            raise ApiError("Report is not ready", f"Report generation is {state}")
+        return FileReply(process.payload["body"], process.payload["content_type"], process.payload["filename"])
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _refuse_if_busy(self, scan: Scan, kind: str) -> None:
+        process = scan.processes.get(kind)
+        if process and process.status()[0] in ("QUEUED", "RUNNING"):
+            raise ApiError(
+                f"Classes.Scans.{kind.lower()}_already_running", f"{kind} is already running for scan {scan.code}."
+            )
+
+    def _scan_status(self, scan: Scan, kind: str) -> dict[str, Any]:
+        process = scan.processes.get(kind)
+        status, pct = process.status() if process else ("NEW", 0)
+        finished = status in ("FINISHED", "FAILED")
+        comment = process.comment if process and finished else None
+        started = now_text(process.started) if process and status != "QUEUED" else None
+        end = now_text(process.finished) if process and finished else None
+        total = (process.payload.get("results") or {}).get("total_files") if process else None
+        if self.modern:
+            return {
+                "id": process.id if process else None,
+                "scan_id": scan.id,
+                "scan_name": scan.name,
+                "scan_code": scan.code,
+                "type": kind,
+                "pid": process.id if process else None,
+                "status": status,
+                "state": {"FINISHED": "SCAN_COMPLETE"}.get(status, status),
+                "current_file": None,
+                "ignored_files": None,
+                "failed_files": None,
+                "is_finished": finished,
+                "percentage_done": pct,
+                "current_step": "scanCleanup" if finished else None,
+                "info": None,
+                "comment": comment,
+                "current_filename": None,
+                "comment_2": None,
+                "comment_3": None,
+                "blind_source": None,
+                "started": started,
+                "finished": end,
+                "total_files": total,
+            }
+        return {
+            "scan_id": str(scan.id),
+            "scan_name": scan.name,
+            "scan_code": scan.code,
+            "pid": json.dumps({"primary": process.id if process else 0}),
+            "type": kind,
+            "status": status,
+            "is_finished": "1" if finished else "0",
+            "percentage_done": f"{pct}%",
+            "comment": comment or "",
+            "comment_2": "",
+            "comment_3": "",
+            "started": started,
+            "finished": end,
+        }
+
+    def _progress(self, process_id: Any, kind: str) -> dict[str, Any]:
+        process = self.wb.processes.get(int(process_id)) if str(process_id).isdigit() else None
+        if process is None or process.kind != kind:
+            raise ApiError(
+                "Classes.TableRepository.row_not_found",
+                f"Row {process_id} in table processes not found",
+                parameters={"rowidentifier": str(process_id), "table": "processes"},
+            )
+        status, pct = process.status()
+        return {"process_id": process.id, "progress_state": status, "percentage_done": pct, "type": kind}
+
+    def _report(
+        self, entity: str, code: str, title: str, report_type: str, scans: list[Scan], data: dict[str, Any]
+    ) -> Any:
+        if report_type not in REPORT_TYPES:
+            raise field_issue(
+                "RequestData.Base.field_not_valid_option",
+                "Field report_type has a value that is not valid.",
+                "report_type",
+                options=sorted(REPORT_TYPES),
+            )
+        extension, content_type, can_async = REPORT_TYPES[report_type]
+        body = render(report_type, f"{entity}-{title}-{report_type}", scans)
+        filename = f"{code}-{report_type}.{extension}"
+        if flag(data.get("async")) and can_async:
+            process = self.wb.new_process(
+                "REPORT_GENERATION",
+                self.wb.timings.report_seconds,
+                payload={"entity": entity, "body": body, "content_type": content_type, "filename": filename},
+            )
+            return {"process_queue_id": str(process.id)}, "Report generation started."
+        if report_type == "html":
+            return FileReply(body, content_type, None)
+        return FileReply(body, content_type, filename)
+
+
+class FileReply:
+    def __init__(self, body: bytes, content_type: str, filename: str | None) -> None:
+        self.body, self.content_type, self.filename = body, content_type, filename
+
+
+PUBLIC_ACTIONS = {("internal", "getConfig")}
+
+
+class WorkbenchHandler(SandboxHandler):
+    server: WorkbenchServer
+
+    def do_GET(self) -> None:
+        if self.handle_control("GET", b""):
+            return
+        if self.path.startswith("/index.php"):
+            page = (
+                f"<html><head><link rel='stylesheet' href='css/fossid.css?v={self.server.wb.version}'>"
+                f"<title>FossID Workbench</title></head><body>WebApp. v{self.server.wb.version}</body></html>"
+            )
+            self.send_bytes(page.encode(), "text/html; charset=UTF-8")
+        else:
+            self.send_bytes(b"Not Found", "text/plain", 404)
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        if self.handle_control("POST", body):
+            return
+        if self.path.split("?", 1)[0] != "/api.php":
+            self.send_bytes(b"Not Found", "text/plain", 404)
+            return
+        if self.inject_faults():
+            return
+        if self.headers.get("FOSSID-SCAN-CODE"):
+            self.upload(body)
+            return
+        try:
+            request = json.loads(body or b"{}")
+            group, action = str(request.get("group", "")), str(request.get("action", ""))
+            data = request.get("data") or {}
+        except (ValueError, AttributeError):
+            self.send_json(
+                {
+                    "operation": "",
+                    "status": "0",
+                    "data": [],
+                    "error": "RequestData.Base.invalid_json",
+                    "message": "The request is not valid JSON.",
+                    "message_parameters": [],
+                }
+            )
+            return
+        self.dispatch(group, action, data)
+
+    def dispatch(self, group: str, action: str, data: dict[str, Any]) -> None:
+        operation = f"{group}_{action}"
+        api = self.server.api
+        handler: Callable[..., Any] | None = getattr(api, operation, None)
+        try:
+            user = api.wb.authenticate(data.get("username"), data.get("key"))
+            if (group, action) not in PUBLIC_ACTIONS and user is None:
+                raise ApiError(AUTH_ERROR, "User is not found or API key is incorrect")
+            if handler is None:
+                raise ApiError("RequestData.Base.action_not_found", f"Action {group}->{action} does not exist.")
+            with api.wb.lock:
+                result = handler(data, user)
+        except ApiError as exc:
+            self.send_json(
+                {
+                    "operation": operation,
+                    "status": "0",
+                    "data": exc.data,
+                    "error": exc.error,
+                    "message": exc.message,
+                    "message_parameters": exc.parameters,
+                }
+            )
+            return
+        if isinstance(result, FileReply):
+            headers = {"Content-Disposition": f"attachment; filename={result.filename}"} if result.filename else {}
+            self.send_bytes(result.body, result.content_type, headers=headers)
+            return
+        message = None
+        if isinstance(result, tuple):
+            result, message = result
+        reply: dict[str, Any] = {"operation": operation, "status": "1", "data": result}
+        if message:
+            reply["message"] = message
+        self.send_json(reply)
+
+    def upload(self, body: bytes) -> None:
+        api = self.server.api
+        try:
+            scan_code = base64.b64decode(self.headers["FOSSID-SCAN-CODE"]).decode()
+            filename = base64.b64decode(self.headers.get("FOSSID-FILE-NAME") or "").decode()
+            user_key = base64.b64decode((self.headers.get("Authorization") or "").removeprefix("Basic ")).decode()
+            username, _, key = user_key.partition(":")
+        except (ValueError, UnicodeDecodeError):
+            self.send_json(
+                {
+                    "operation": "Upload_apiUpload",
+                    "status": "0",
+                    "data": [],
+                    "error": "RequestData.Base.invalid_headers",
+                    "message": "Upload headers are not valid.",
+                    "message_parameters": [],
+                }
+            )
+            return
+        if api.wb.authenticate(username, key) is None:
+            self.send_json(
+                {
+                    "operation": "Upload_apiUpload",
+                    "status": "0",
+                    "data": [],
+                    "error": AUTH_ERROR,
+                    "message": "User is not found or API key is incorrect",
+                    "message_parameters": [],
+                }
+            )
+            return
+        try:
+            with api.wb.lock:
+                scan = api.scan(scan_code)
+            api.wb.append_upload(scan, filename, body)
+        except ApiError as exc:
+            self.send_json(
+                {
+                    "operation": "Upload_apiUpload",
+                    "status": "0",
+                    "data": exc.data,
+                    "error": exc.error,
+                    "message": exc.message,
+                    "message_parameters": exc.parameters,
+                }
+            )
+            return
+        except ValueError:
+            self.send_json(
+                {
+                    "operation": "Upload_apiUpload",
+                    "status": "0",
+                    "data": [
+                        {
+                            "code": "RequestData.Traits.PathTrait.filename_is_not_valid",
+                            "message": "The filename is not valid",
+                            "message_parameters": [],
+                        }
+                    ],
+                    "error": PARSE_ERROR,
+                    "message": "The filename is not valid",
+                    "message_parameters": [],
+                }
+            )
+            return
+        self.send_json({"operation": "Upload_apiUpload", "status": 1, "data": None})
+
+
+class WorkbenchServer(SandboxServer):
+    def __init__(self, address: tuple[str, int], wb: Workbench, faults: Faults, verbose: bool = False) -> None:
+        super().__init__(address, WorkbenchHandler, faults, verbose)
+        self.wb = wb
+        self.api = Api(wb)
+
+    def configure(self, values: dict[str, Any]) -> None:
+        """Timings (``scan_seconds`` …), ``version``, ``api_key_valability_days``, switches
+        (``stuck_queued``, ``fail_scans``, ``fail_comment``) and ``users`` ({name: key})."""
+        with self.wb.lock:
+            for key, value in values.items():
+                if hasattr(self.wb.timings, key):
+                    setattr(self.wb.timings, key, float(value))
+                elif key == "version":
+                    self.wb.version = str(value)
+                elif key == "api_key_valability_days":
+                    self.wb.api_key_valability_days = int(value)
+                elif key == "users":
+                    for name, spec in value.items():
+                        spec = spec if isinstance(spec, dict) else {"key": spec}
+                        self.wb.add_user(name, spec["key"], float(spec.get("key_age_days", 0)))
+                else:
+                    self.wb.switches[key] = value
+
+    def config_view(self) -> dict[str, Any]:
+        return {
+            "version": self.wb.version,
+            "timings": vars(self.wb.timings),
+            "switches": self.wb.switches,
+            "api_key_valability_days": self.wb.api_key_valability_days,
+            "users": sorted(self.wb.users),
+        }
