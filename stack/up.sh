@@ -115,14 +115,28 @@ ensure_inputs_server() {
 }
 
 ensure_sandboxes() {
-  local name module port
-  for name in fossid purldb; do
-    module="sandboxes.$name"; [ "$name" = fossid ] && port=$FOSSID_PORT || port=$PURLDB_PORT
-    [ -f "$ROOT/sandboxes/$name/__main__.py" ] || continue
-    start_bg "$name-sandbox" env PYTHONPATH="$ROOT" SANDBOX_STATE_DIR="$RUN_DIR/$name-sandbox" \
-      "$AIRFLOW_VENV/bin/python" -m "$module" --host "$SCA_HOST" --port "$port"
-  done
+  local fossid_key purldb_token seed_files index
+  fossid_key=$(json_field "$AIRFLOW_CONN_FOSSID_DEFAULT" password)
+  purldb_token=$(json_field "$AIRFLOW_CONN_PURLDB_DEFAULT" password)
+  # Credentials go through the environment, not the command line (which any user can read).
+  start_bg fossid-sandbox env PYTHONPATH="$ROOT" SCA_FOSSID_KEY="$fossid_key" "$AIRFLOW_VENV/bin/python" \
+    -m sandboxes.fossid --host "$SCA_HOST" --port "$FOSSID_PORT" --state-dir "$RUN_DIR/fossid-sandbox"
+
+  # The PurlDB index is real data: the seed archives scanned with scancode-toolkit (about 25 s),
+  # cached by the archives' hash.
+  mapfile -t seed_files < <(grep -v '^#' "$ROOT/include/purldb-seed.txt" | sed "s#^#$SCA_INPUTS_DIR/#")
+  index="$RUN_DIR/purldb-index-$(files_key "${seed_files[@]}").json"
+  if [ ! -f "$index" ]; then
+    log "seeding the PurlDB sandbox index from ${#seed_files[@]} archives with scancode-toolkit"
+    PYTHONPATH="$ROOT" "$AIRFLOW_VENV/bin/python" -m sandboxes.purldb.seed --out "$index" \
+      --download-base-url "$SCA_INPUTS_BASE_URL" "${seed_files[@]}" >>"$LOGS/purldb-seed.log" 2>&1 \
+      || die "seeding PurlDB failed: see $LOGS/purldb-seed.log"
+  fi
+  start_bg purldb-sandbox env PYTHONPATH="$ROOT" SCA_PURLDB_TOKEN="$purldb_token" "$AIRFLOW_VENV/bin/python" \
+    -m sandboxes.purldb --host "$SCA_HOST" --port "$PURLDB_PORT" --index "$index"
 }
+
+json_field() { "$AIRFLOW_VENV/bin/python" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 # --- Airflow -------------------------------------------------------------------------------
 ensure_airflow() {
@@ -142,7 +156,7 @@ wait_ready() {
     || die "ScanCode.io did not answer on $SCA_HOST:$SCIO_PORT: see $LOGS/scio-web.log"
   wait_http "http://$SCA_HOST:$INPUTS_PORT/" 30 || die "inputs server did not answer: see $LOGS/inputs.log"
   [ -f "$PIDS/fossid-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$FOSSID_PORT/index.php?form=login" 30 || die "FossID sandbox did not answer: see $LOGS/fossid-sandbox.log"; }
-  [ -f "$PIDS/purldb-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$PURLDB_PORT/api/" 30 || die "PurlDB sandbox did not answer: see $LOGS/purldb-sandbox.log"; }
+  [ -f "$PIDS/purldb-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$PURLDB_PORT/_sandbox/config" 30 || die "PurlDB sandbox did not answer: see $LOGS/purldb-sandbox.log"; }
   local deadline=$((SECONDS + 180)) health=""
   while [ $SECONDS -lt $deadline ]; do
     health=$(curl -sf "http://$SCA_HOST:$AIRFLOW_PORT/api/v2/monitor/health" || true)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedError
-from sca.scancodeio.client import OUTPUT_FORMATS, ScanCodeIOClient, is_name_taken, raise_for_run
+from sca.common.pipeline_run import raise_for_run
+from sca.scancodeio.client import OUTPUT_FORMATS, ScanCodeIOClient, is_name_taken
 from sca.scancodeio.status import RunStatus
 from tests.conftest import wait_for_run
 

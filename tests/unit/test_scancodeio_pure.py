@@ -6,8 +6,9 @@ import pytest
 
 from sca.common.errors import PermanentServiceError, RunFailedError
 from sca.common.files import filename_from_content_disposition, safe_filename
+from sca.common.pipeline_run import raise_for_run
 from sca.common.polling import PollSchedule
-from sca.scancodeio.client import api_base_url, is_name_taken, pipeline_base_name, raise_for_run
+from sca.scancodeio.client import api_base_url, is_name_taken, pipeline_base_name
 from sca.scancodeio.naming import MAX_NAME, project_name
 from sca.scancodeio.status import FAILED_STATUSES, TERMINAL_STATUSES, RunStatus
 

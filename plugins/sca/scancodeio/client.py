@@ -12,10 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.errors import PermanentServiceError
 from sca.common.retry import RetryPolicy
 from sca.common.transport import AsyncHttpTransport, HttpTransport
-from sca.scancodeio.status import RunStatus
 
 SERVICE = "ScanCode.io"
 OUTPUT_FORMATS = ("json", "xlsx", "spdx", "cyclonedx", "attribution", "all_formats", "all_outputs")
@@ -59,29 +58,6 @@ def pipeline_base_name(spec: str) -> str:
 def is_name_taken(error: PermanentServiceError) -> bool:
     detail = error.detail
     return isinstance(detail, dict) and ALREADY_EXISTS in (detail.get("name") or [])
-
-
-def run_failure_message(run: Mapping[str, Any], tail_lines: int = 30) -> str:
-    """What a failed/stopped/stale run says about itself: status, exit code and output/log tail."""
-    text = (run.get("task_output") or "").strip() or (run.get("log") or "").strip()
-    tail = "\n".join(text.splitlines()[-tail_lines:])
-    return (
-        f"ScanCode.io run {run.get('uuid')} ({run.get('pipeline_name')}) ended "
-        f"{run.get('status')} (exit code {run.get('task_exitcode')}):\n{tail}"
-    )
-
-
-def raise_for_run(run: Mapping[str, Any]) -> RunStatus:
-    """The run's status; raises RunFailedError for failure/stopped/stale."""
-    status = RunStatus(run["status"])
-    if status.is_failed:
-        raise RunFailedError(
-            run_failure_message(run),
-            service=SERVICE,
-            url=str(run.get("url", "")),
-            detail={"status": status.value, "run": run.get("uuid")},
-        )
-    return status
 
 
 class ScanCodeIOClient:

@@ -24,6 +24,7 @@ from sca.common.errors import (
     RunFailedError,
     TransientServiceError,
 )
+from sca.common.pipeline_run import raise_for_run
 from sca.common.polling import PollSchedule
 from sca.scancodeio.client import (
     DEFAULT_OUTPUT_NAMES,
@@ -31,7 +32,6 @@ from sca.scancodeio.client import (
     ScanCodeIOClient,
     is_name_taken,
     pipeline_base_name,
-    raise_for_run,
 )
 from sca.scancodeio.hook import ScanCodeIOHook
 from sca.scancodeio.links import PROJECT_URL_XCOM_KEY, ScanCodeIOProjectLink
@@ -258,7 +258,7 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
             self.defer(
                 trigger=ScanCodeIORunTrigger(
                     run_uuid=run["uuid"],
-                    scancodeio_conn_id=self.scancodeio_conn_id,
+                    conn_id=self.scancodeio_conn_id,
                     deadline=deadline,
                     poll_interval=self.poll_interval,
                     max_poll_interval=self.max_poll_interval,

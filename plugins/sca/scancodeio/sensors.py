@@ -10,7 +10,8 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
-from sca.scancodeio.client import SERVICE, raise_for_run
+from sca.common.pipeline_run import raise_for_run
+from sca.scancodeio.client import SERVICE
 from sca.scancodeio.hook import ScanCodeIOHook
 from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
@@ -49,7 +50,7 @@ class ScanCodeIORunSensor(BaseSensorOperator):
         self.defer(
             trigger=ScanCodeIORunTrigger(
                 run_uuid=self.run_uuid,
-                scancodeio_conn_id=self.scancodeio_conn_id,
+                conn_id=self.scancodeio_conn_id,
                 deadline=time.time() + float(self.timeout),
                 poll_interval=float(self.poke_interval),
                 max_poll_interval=self.max_poll_interval,

@@ -1,27 +1,5 @@
-"""ScanCode.io run states (the values of ``Run.status`` in 38.2) and what they mean to a waiter."""
+"""ScanCode.io run states: the shared pipeline-run states (see sca.common.pipeline_run)."""
 
-from __future__ import annotations
+from sca.common.pipeline_run import FAILED_STATUSES, TERMINAL_STATUSES, RunStatus
 
-from enum import StrEnum
-
-
-class RunStatus(StrEnum):
-    NOT_STARTED = "not_started"
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCESS = "success"
-    FAILURE = "failure"
-    STOPPED = "stopped"
-    STALE = "stale"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
-
-    @property
-    def is_failed(self) -> bool:
-        return self in FAILED_STATUSES
-
-
-TERMINAL_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.STOPPED, RunStatus.STALE})
-FAILED_STATUSES = TERMINAL_STATUSES - {RunStatus.SUCCESS}
+__all__ = ["FAILED_STATUSES", "TERMINAL_STATUSES", "RunStatus"]

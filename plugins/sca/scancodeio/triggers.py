@@ -1,99 +1,14 @@
-"""ScanCodeIORunTrigger: polls one ScanCode.io run from the triggerer (async I/O only).
-
-Serializes only primitives; yields exactly one JSON-native event:
-``{"status": <run status>|"timeout"|"error", "run_uuid", "message", "polls", "execution_time"}``.
-New lines of the run's step log are written to the task log as they appear.
-"""
+"""ScanCodeIORunTrigger: the shared pipeline-run trigger over the ScanCode.io connection."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from typing import Any
-
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
-from sca.common.errors import ServiceError
-from sca.common.polling import PollSchedule
-from sca.scancodeio.client import run_failure_message
+from sca.common.run_trigger import PipelineRunTrigger, RunReader
 from sca.scancodeio.hook import ScanCodeIOHook
-from sca.scancodeio.status import RunStatus
 
 
-class ScanCodeIORunTrigger(BaseTrigger):
-    def __init__(
-        self,
-        run_uuid: str,
-        scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
-        deadline: float | None = None,
-        poll_interval: float = 5.0,
-        max_poll_interval: float = 60.0,
-        first_poll_delay: float = 0.0,
-        log_lines_seen: int = 0,
-    ) -> None:
-        super().__init__()
-        self.run_uuid = run_uuid
-        self.scancodeio_conn_id = scancodeio_conn_id
-        self.deadline = deadline
-        self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
-        self.first_poll_delay = first_poll_delay
-        self.log_lines_seen = log_lines_seen
+class ScanCodeIORunTrigger(PipelineRunTrigger):
+    classpath = "sca.scancodeio.triggers.ScanCodeIORunTrigger"
+    service = "ScanCode.io"
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            "sca.scancodeio.triggers.ScanCodeIORunTrigger",
-            {
-                "run_uuid": self.run_uuid,
-                "scancodeio_conn_id": self.scancodeio_conn_id,
-                "deadline": self.deadline,
-                "poll_interval": self.poll_interval,
-                "max_poll_interval": self.max_poll_interval,
-                "first_poll_delay": self.first_poll_delay,
-                "log_lines_seen": self.log_lines_seen,
-            },
-        )
-
-    def _event(self, status: str, message: str, polls: int, run: dict[str, Any] | None = None) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": status,
-                "run_uuid": self.run_uuid,
-                "message": message,
-                "polls": polls,
-                "execution_time": (run or {}).get("execution_time"),
-            }
-        )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        schedule = PollSchedule(self.poll_interval, self.max_poll_interval)
-        polls = 0
-        try:
-            if self.first_poll_delay:
-                await asyncio.sleep(self.first_poll_delay)
-            client = await ScanCodeIOHook(self.scancodeio_conn_id).aget_client()
-            while True:
-                run = await client.get_run(self.run_uuid)
-                polls += 1
-                status = RunStatus(run["status"])
-                lines = (run.get("log") or "").splitlines()
-                for line in lines[self.log_lines_seen :]:
-                    self.log.info("ScanCode.io run %s: %s", self.run_uuid, line)
-                self.log_lines_seen = max(self.log_lines_seen, len(lines))
-                if status.is_terminal:
-                    message = "" if status is RunStatus.SUCCESS else run_failure_message(run)
-                    yield self._event(status.value, message, polls, run)
-                    return
-                if self.deadline is not None and time.time() >= self.deadline:
-                    yield self._event(
-                        "timeout",
-                        f"ScanCode.io run {self.run_uuid} still {status.value} at the deadline after {polls} polls",
-                        polls,
-                        run,
-                    )
-                    return
-                self.log.info("ScanCode.io run %s is %s (poll %d)", self.run_uuid, status.value, polls)
-                await asyncio.sleep(schedule.interval(polls - 1))
-        except ServiceError as exc:
-            yield self._event("error", str(exc), polls)
+    async def client(self) -> RunReader:
+        return await ScanCodeIOHook(self.conn_id).aget_client()

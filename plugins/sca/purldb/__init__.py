@@ -1,0 +1,1 @@
+"""PurlDB: pure client (client.py) and Airflow glue (hook, operators, sensors, triggers)."""

@@ -1,0 +1,252 @@
+"""A pure PurlDB client (no Airflow import): packages, resources, checksum lookups in batches,
+validate, collect, package sets, to/from purl, and matching runs (MatchCode pipeline).
+
+Purls are parsed and built with packageurl-python; an invalid purl is refused before any request.
+Lists are DRF pages of at most 20; ``filter_by_checksums`` pages are followed by POSTing the same
+body to the ``next`` URL (what PurlDB expects). 429 answers are retried after Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packageurl import PackageURL
+from packageurl.contrib.purl2url import get_download_url
+
+from sca.common.errors import NotFoundError, PermanentServiceError
+from sca.common.retry import RetryPolicy
+from sca.common.transport import AsyncHttpTransport, HttpTransport
+
+SERVICE = "PurlDB"
+MAX_BATCH = 1000
+PACKAGE_CHECKSUMS = ("md5", "sha1", "sha256", "sha512")
+RESOURCE_CHECKSUMS = ("md5", "sha1")
+
+
+class InvalidPurlError(ValueError):
+    """A string that is not a Package URL (says which and why)."""
+
+
+def parse_purl(purl: str) -> PackageURL:
+    try:
+        return PackageURL.from_string(purl)
+    except ValueError as exc:
+        raise InvalidPurlError(f"invalid Package URL {purl!r}: {exc}") from None
+
+
+def api_base_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base + "/" if base.endswith("/api") else base + "/api/"
+
+
+@dataclass
+class LookupStats:
+    """What a batched checksum lookup cost: batch POSTs and follow-up page POSTs."""
+
+    batches: int = 0
+    pages: int = 0
+    checksums: int = 0
+    results: int = 0
+    per_batch: list[int] = field(default_factory=list)
+
+
+class PurlDBClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+        transport: HttpTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self.http = transport or HttpTransport(
+            api_base_url(base_url), service=SERVICE, headers=headers, timeout=timeout, retry=retry
+        )
+
+    # -- packages ------------------------------------------------------------------------------
+    def packages(self, *, purl: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Packages, every page. ``purl`` is validated and sent as ``package_url``."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        if purl:
+            params["package_url"] = str(parse_purl(purl))
+        return self.http.iter_pages("packages/", params or None)
+
+    def get_package(self, uuid: str) -> dict[str, Any]:
+        return dict(self.http.get_json(f"packages/{uuid}/"))
+
+    def package_history(self, uuid: str) -> list[dict[str, Any]]:
+        return list(self.http.get_json(f"packages/{uuid}/history/")["history"])
+
+    def package_resources(self, uuid: str) -> list[dict[str, Any]]:
+        return list(self.http.get_json(f"packages/{uuid}/resources/"))
+
+    def enhanced_package_data(self, uuid: str) -> dict[str, Any]:
+        return dict(self.http.get_json(f"packages/{uuid}/get_enhanced_package_data/"))
+
+    def reindex_package(self, uuid: str) -> str:
+        return str(self.http.get_json(f"packages/{uuid}/reindex_package/")["status"])
+
+    # -- resources -----------------------------------------------------------------------------
+    def resources(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.http.iter_pages("resources/", {k: v for k, v in filters.items() if v is not None} or None)
+
+    # -- checksum lookups ----------------------------------------------------------------------
+    def _filter_pages(self, path: str, body: dict[str, Any], stats: LookupStats) -> Iterator[dict[str, Any]]:
+        page = self.http.post_json(path, body)
+        stats.batches += 1
+        while True:
+            results = page.get("results", [])
+            stats.results += len(results)
+            yield from results
+            if not page.get("next"):
+                return
+            page = self.http.post_json(page["next"], body)  # PurlDB pages are POSTs of the same body
+            stats.pages += 1
+
+    def _batched(
+        self,
+        path: str,
+        checksums: Mapping[str, Iterable[str]],
+        allowed: tuple[str, ...],
+        batch_size: int,
+        extra: Mapping[str, Any],
+        stats: LookupStats | None,
+    ) -> Iterator[dict[str, Any]]:
+        unknown = sorted(set(checksums) - set(allowed))
+        if unknown:
+            raise ValueError(f"unsupported checksum field(s) {unknown}; {path} takes {allowed}")
+        if not 0 < batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
+        stats = stats if stats is not None else LookupStats()
+        pairs = [(algo, value) for algo, values in checksums.items() for value in dict.fromkeys(values) if value]
+        stats.checksums += len(pairs)
+        for start in range(0, len(pairs), batch_size):
+            body: dict[str, Any] = dict(extra)
+            for algo, value in pairs[start : start + batch_size]:
+                body.setdefault(algo, []).append(value)
+            before = stats.results
+            yield from self._filter_pages(path, body, stats)
+            stats.per_batch.append(stats.results - before)
+
+    def packages_by_checksums(
+        self,
+        checksums: Mapping[str, Iterable[str]],
+        *,
+        enhance_package_data: bool = False,
+        batch_size: int = MAX_BATCH,
+        stats: LookupStats | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Packages for many checksums: ≤ ``batch_size`` values per request, every page followed."""
+        extra = {"enhance_package_data": True} if enhance_package_data else {}
+        return self._batched("packages/filter_by_checksums/", checksums, PACKAGE_CHECKSUMS, batch_size, extra, stats)
+
+    def resources_by_checksums(
+        self, checksums: Mapping[str, Iterable[str]], *, batch_size: int = MAX_BATCH, stats: LookupStats | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self._batched("resources/filter_by_checksums/", checksums, RESOURCE_CHECKSUMS, batch_size, {}, stats)
+
+    # -- purls ---------------------------------------------------------------------------------
+    def validate(self, purl: str, check_existence: bool = False) -> dict[str, Any]:
+        params = {"purl": purl, "check_existence": "true" if check_existence else "false"}
+        return dict(self.http.get_json("validate/", params=params))
+
+    def collect(self, purl: str) -> list[dict[str, Any]]:
+        parsed = parse_purl(purl)
+        if not parsed.version:
+            raise InvalidPurlError(f"collect needs a versioned Package URL, not {purl!r}")
+        return list(self.http.get_json("collect/", params={"purl": str(parsed)}))
+
+    def package_sets(self) -> Iterator[dict[str, Any]]:
+        return self.http.iter_pages("package_sets/")
+
+    def to_purl(self, go_package: str) -> str:
+        return str(self.http.get_json("to_purl/", params={"go_package": go_package})["golang_purl"])
+
+    def from_purl(self, purl: str) -> str | None:
+        parse_purl(purl)
+        return self.http.get_json("from_purl/", params={"package_url": purl}).get("git_repo")
+
+    def resolve_download_url(self, purl: str) -> tuple[str, str]:
+        """(download URL, where it came from): PurlDB's packages, then collect, then purl2url."""
+        parsed = parse_purl(purl)
+        for package in self.packages(purl=str(parsed)):
+            if package.get("download_url"):
+                return str(package["download_url"]), "purldb"
+        if parsed.version:
+            try:
+                for package in self.collect(str(parsed)):
+                    if package.get("download_url"):
+                        return str(package["download_url"]), "purldb-collect"
+            except (PermanentServiceError, NotFoundError):
+                pass
+        url = get_download_url(str(parsed))
+        if url:
+            return url, "purl2url"
+        raise PermanentServiceError(
+            f"no download URL for {purl}: PurlDB at {self.base_url} has none and "
+            "packageurl-python cannot infer one for this type",
+            service=SERVICE,
+        )
+
+    # -- matching ------------------------------------------------------------------------------
+    def submit_matching(self, scan_json: Path) -> dict[str, Any]:
+        """Upload a ScanCode.io JSON scan; returns the matching project (with its run)."""
+        return dict(self.http.request("POST", "matching/", files={"upload_file": scan_json}).json())
+
+    def get_matching(self, uuid: str) -> dict[str, Any]:
+        return dict(self.http.get_json(f"matching/{uuid}/"))
+
+    def matching_results(self, uuid: str) -> dict[str, Any]:
+        return dict(self.http.get_json(f"matching/{uuid}/results/"))
+
+    def get_run(self, run_uuid: str) -> dict[str, Any]:
+        return dict(self.http.get_json(f"runs/{run_uuid}/"))
+
+
+def matching_run_uuid(project: Mapping[str, Any]) -> str:
+    """The matching run's uuid, from ``runs[0]`` (not from the run's ``project`` link, which
+    PurlDB builds with the runs route: ``/api/runs/<project-uuid>/``)."""
+    return str(project["runs"][0]["uuid"])
+
+
+def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
+    """Matched files per package and the share of scanned files that matched."""
+    files = [f for f in results.get("files", []) if f.get("type") == "file"]
+    scanned = [f for f in scan.get("files", []) if f.get("type") == "file"]
+    by_uid = {p["package_uid"]: p for p in results.get("packages", []) if p.get("package_uid")}
+    matched: dict[str, list[str]] = {}
+    for item in files:
+        for uid in item.get("for_packages") or []:
+            matched.setdefault(uid, []).append(item["path"])
+    packages = [
+        {
+            "purl": by_uid.get(uid, {}).get("purl"),
+            "package_uid": uid,
+            "declared_license_expression": by_uid.get(uid, {}).get("declared_license_expression"),
+            "download_url": by_uid.get(uid, {}).get("download_url"),
+            "files": sorted(paths),
+        }
+        for uid, paths in sorted(matched.items())
+    ]
+    matched_files = {p for paths in matched.values() for p in paths}
+    return {
+        "scanned_files": len(scanned),
+        "matched_files": len(matched_files),
+        "coverage": round(len(matched_files) / len(scanned), 4) if scanned else 0.0,
+        "packages": packages,
+    }
+
+
+class AsyncPurlDBClient:
+    def __init__(self, base_url: str, token: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self.http = AsyncHttpTransport(api_base_url(base_url), service=SERVICE, headers=headers, retry=retry)
+
+    async def get_run(self, run_uuid: str) -> dict[str, Any]:
+        return dict(await self.http.get_json(f"runs/{run_uuid}/"))
