@@ -1,5 +1,9 @@
-"""``make run``: trigger the main DAG on the bundled demo inputs through the REST API and print
-where the results are. Reads the stack's settings from the environment (stack/env.sh)."""
+"""``make run``: scan the bundled demo portfolio with the ``sca_scan`` DAG through the REST API,
+wait for every run, and print each package's verdict and where its report is.
+
+Reads the stack's settings from the environment (stack/env.sh). ``--dag``/``--conf`` trigger one
+run of any DAG instead.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +11,66 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from sca.cli.airflow_api import AirflowAPI
 
-DEMO_DAG = "sca_scancodeio_smoke"
-DEMO_CONF = {"archive": "six-1.16.0-py2.py3-none-any.whl"}
+PORTFOLIO = Path(__file__).resolve().parents[3] / "include" / "demo" / "portfolio.json"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dag", default=DEMO_DAG)
-    parser.add_argument("--conf", default=json.dumps(DEMO_CONF), help="DAG run conf as JSON")
-    parser.add_argument("--timeout", type=float, default=1800)
-    args = parser.parse_args(argv)
-
-    api = AirflowAPI(
+def api_from_env() -> AirflowAPI:
+    return AirflowAPI(
         os.environ["AIRFLOW__API__BASE_URL"],
         os.environ.get("SCA_AIRFLOW_USER", "admin"),
         os.environ["SCA_AIRFLOW_PASSWORD"],
     )
-    api.wait_for_dag(args.dag)
-    run = api.trigger(args.dag, json.loads(args.conf))
-    print(f"Triggered {args.dag} run {run['dag_run_id']}; waiting...", flush=True)
-    run = api.wait(args.dag, run["dag_run_id"], timeout=args.timeout)
-    for ti in sorted(api.task_instances(args.dag, run["dag_run_id"]), key=lambda t: t["start_date"] or ""):
-        print(f"  {ti['task_id']:<24} {ti['state']}")
-    if run["state"] != "success":
-        print(
-            f"DAG run {run['dag_run_id']} {run['state']}: see the Airflow UI at {os.environ['AIRFLOW__API__BASE_URL']}",
-            file=sys.stderr,
-        )
+
+
+def run_all(api: AirflowAPI, dag_id: str, confs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
+    api.wait_for_dag(dag_id)
+    runs = []
+    for conf in confs:
+        run = api.trigger(dag_id, conf)
+        print(f"Triggered {dag_id} {run['dag_run_id']} for {conf.get('input', conf)}", flush=True)
+        runs.append((conf, run["dag_run_id"]))
+    finished = []
+    for conf, run_id in runs:
+        state = api.wait(dag_id, run_id, timeout=timeout)["state"]
+        report = None
+        if state == "success" and dag_id == "sca_scan":
+            report = api.xcom(dag_id, run_id, "publish")
+        finished.append({"conf": conf, "run_id": run_id, "state": state, "report": report})
+    return finished
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--portfolio", type=Path, default=PORTFOLIO)
+    parser.add_argument("--dag", default="sca_scan")
+    parser.add_argument("--conf", help="one run with this conf (JSON) instead of the portfolio")
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args(argv)
+
+    if args.conf:
+        confs = [json.loads(args.conf)]
+    else:
+        portfolio = json.loads(args.portfolio.read_text())
+        confs = [{**portfolio.get("defaults", {}), **item} for item in portfolio["packages"]]
+    api = api_from_env()
+    results = run_all(api, args.dag, confs, args.timeout)
+
+    print(f"\n{'input':<36} {'run':<9} {'verdict':<8} report")
+    for item in results:
+        report = item["report"] or {}
+        where = report.get("summary.md") or f"see {os.environ['AIRFLOW__API__BASE_URL']}/dags/{args.dag}"
+        print(f"{str(item['conf'].get('input', '-')):<36} {item['state']:<9} {report.get('verdict', '-'):<8} {where}")
+    failed = [item for item in results if item["state"] != "success"]
+    if failed:
+        print(f"\n{len(failed)} run(s) did not succeed: open the Airflow UI for their task logs.", file=sys.stderr)
         return 1
-    report = api.xcom(args.dag, run["dag_run_id"], "report")
-    print(json.dumps(report, indent=2))
-    print(f"\nResults are in {report['results_dir']}")
+    if args.dag == "sca_scan":
+        print(f"\nResults are under {Path(results[0]['report']['results_dir']).parent}")
     return 0
 
 

@@ -329,8 +329,9 @@ class FossIDReportsOperator(FossIDBaseOperator):
         return "scans" if self.scan_code else "projects"
 
     def target(self, report_type: str) -> Path:
-        name = f"fossid-{self.entity}-{self.scan_code or self.project_code}-{report_type}"
-        return Path(self.output_dir) / safe_filename(f"{name}.{REPORT_EXTENSIONS.get(report_type, 'bin')}")
+        """``fossid-scans-<type>.<ext>`` / ``fossid-projects-<type>.<ext>``: one report of each per folder."""
+        name = f"fossid-{self.entity}-{report_type}.{REPORT_EXTENSIONS.get(report_type, 'bin')}"
+        return Path(self.output_dir) / safe_filename(name)
 
     def execute(self, context: Context) -> dict[str, Any]:
         client = self.client()

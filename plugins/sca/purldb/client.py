@@ -216,30 +216,36 @@ def matching_run_uuid(project: Mapping[str, Any]) -> str:
 
 
 def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    """Matched files per package and the share of scanned files that matched."""
+    """Matched files per package (by purl: a wheel and an sdist of one release are one package)
+    and the share of scanned files that matched."""
     files = [f for f in results.get("files", []) if f.get("type") == "file"]
     scanned = [f for f in scan.get("files", []) if f.get("type") == "file"]
     by_uid = {p["package_uid"]: p for p in results.get("packages", []) if p.get("package_uid")}
-    matched: dict[str, list[str]] = {}
+    matched: dict[str, dict[str, Any]] = {}
     for item in files:
         for uid in item.get("for_packages") or []:
-            matched.setdefault(uid, []).append(item["path"])
-    packages = [
-        {
-            "purl": by_uid.get(uid, {}).get("purl"),
-            "package_uid": uid,
-            "declared_license_expression": by_uid.get(uid, {}).get("declared_license_expression"),
-            "download_url": by_uid.get(uid, {}).get("download_url"),
-            "files": sorted(paths),
-        }
-        for uid, paths in sorted(matched.items())
-    ]
-    matched_files = {p for paths in matched.values() for p in paths}
+            package = by_uid.get(uid, {})
+            purl = str(package.get("purl") or uid)
+            entry = matched.setdefault(
+                purl,
+                {
+                    "purl": purl,
+                    "package_uids": [],
+                    "declared_license_expression": package.get("declared_license_expression"),
+                    "download_url": package.get("download_url"),
+                    "files": [],
+                },
+            )
+            if uid not in entry["package_uids"]:
+                entry["package_uids"].append(uid)
+            if item["path"] not in entry["files"]:
+                entry["files"].append(item["path"])
+    matched_files = {path for entry in matched.values() for path in entry["files"]}
     return {
         "scanned_files": len(scanned),
         "matched_files": len(matched_files),
         "coverage": round(len(matched_files) / len(scanned), 4) if scanned else 0.0,
-        "packages": packages,
+        "packages": [matched[purl] for purl in sorted(matched)],
     }
 
 

@@ -373,6 +373,12 @@ def collect_results(client: ScanCodeIOClient, project_uuid: str, fail_level: str
         summary = {}
     compliance = client.compliance(project_uuid, fail_level).get("compliance_alerts") or {}
     messages = client.messages(project_uuid)
+    levels = {"ERROR": ("error",), "WARNING": ("error", "warning"), "MISSING": ("error", "warning", "missing")}
+    flagged = [
+        {"path": r["path"], "license": r.get("detected_license_expression"), "alert": alert}
+        for alert in levels[fail_level.upper()]
+        for r in client.resources(project_uuid, compliance_alert=alert)
+    ]
     return {
         "project": {"uuid": project["uuid"], "name": project["name"], "purl": project.get("purl")},
         "counts": {key: project.get(f"{key}_count") for key in ("resource", "package", "dependency", "message")},
@@ -383,6 +389,8 @@ def collect_results(client: ScanCodeIOClient, project_uuid: str, fail_level: str
         "primary_language": summary.get("primary_language"),
         "fail_level": fail_level.upper(),
         "compliance_alerts": compliance,
+        "flagged_resources": flagged[:500],
+        "declared_purls": sorted({p["purl"] for p in client.packages(project_uuid) if p.get("purl")}),
         "license_clarity_compliance": client.license_clarity_compliance(project_uuid),
         "messages": [
             {
