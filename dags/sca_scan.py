@@ -142,12 +142,13 @@ def folder(part: str) -> str:
 def sca_scan() -> None:
     @task(retries=3)
     def fetch_input() -> dict:
+        from sca.common.fail_fast import fail_fast
         from sca.pipeline.fetch import fetch_input as fetch
         from sca.purldb.hook import PurlDBHook
 
         context = get_current_context()
         params = context["params"]
-        fetched = fetch(
+        fetched = fail_fast(fetch)(
             params["input"],
             inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
             target_dir=Path(run_folder(DAG_ID, context["run_id"], "input")),

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from sca.common.errors import AuthenticationError, PermanentServiceError, RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_run
@@ -188,7 +188,7 @@ def test_invalid_purls_are_refused_clearly(client, conn_id, context) -> None:
     with pytest.raises(InvalidPurlError, match="'six==1.16'"):
         list(client.packages(purl="six==1.16"))
     assert client.validate("six==1.16")["valid"] is False
-    with pytest.raises(ValueError, match="invalid Package URL.*not-a-purl"):
+    with pytest.raises(AirflowFailException, match="invalid Package URL.*not-a-purl"):
         PurlDBValidatePurlsOperator(task_id="v", purls=[SIX_PURL, "not-a-purl"], purldb_conn_id=conn_id).execute(
             context
         )

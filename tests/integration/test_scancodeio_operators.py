@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from sca.common.errors import RunFailedError
 from sca.scancodeio.operators import (
@@ -40,7 +40,7 @@ def test_a_retried_create_does_not_make_a_second_project(scio, unique, demo_dir,
 def test_create_refuses_an_unknown_pipeline_before_creating(scio, unique, context) -> None:
     name = unique("bad-pipeline")
     op = ScanCodeIOCreateProjectOperator(task_id="create", project_name=name, pipelines=["no_such_pipeline"])
-    with pytest.raises(ValueError, match="no_such_pipeline"):
+    with pytest.raises(AirflowFailException, match="no_such_pipeline.*not retried"):
         op.execute(context)
     assert scio.find_project(name) is None
 

@@ -62,8 +62,15 @@ class AirflowAPI:
         return body["value"]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log lines, with the exception details Airflow keeps beside them."""
         body = self.http.get_json(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}")
-        return "\n".join(str(item.get("event", "")) for item in body.get("content", []) if isinstance(item, dict))
+        lines = []
+        for item in body.get("content", []):
+            if isinstance(item, dict):
+                lines.append(str(item.get("event", "")))
+                if item.get("error_detail"):
+                    lines.append(str(item["error_detail"]))
+        return "\n".join(lines)
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> None:
         """Wait until the dag-processor has parsed the DAG (a fresh stack has not yet)."""

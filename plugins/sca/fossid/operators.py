@@ -18,6 +18,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.files import safe_filename
 from sca.common.polling import PollSchedule
 from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
@@ -36,7 +37,7 @@ REPORT_EXTENSIONS = {
 }
 
 
-class FossIDBaseOperator(BaseOperator):
+class FossIDBaseOperator(FailFastOnPermanentErrors, BaseOperator):
     def __init__(self, *, fossid_conn_id: str = FossIDHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fossid_conn_id = fossid_conn_id

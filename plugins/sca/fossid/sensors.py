@@ -9,13 +9,14 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.fossid.client import SERVICE
 from sca.fossid.hook import FossIDHook
 from sca.fossid.status import FossIDStatus
 from sca.fossid.triggers import FossIDStatusTrigger
 
 
-class FossIDStatusSensor(BaseSensorOperator):
+class FossIDStatusSensor(FailFastOnPermanentErrors, BaseSensorOperator):
     template_fields: Sequence[str] = ("scan_code", "process_id")
 
     def __init__(

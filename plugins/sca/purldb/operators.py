@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import RunStatus, raise_for_run
 from sca.purldb.client import SERVICE, LookupStats, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
@@ -26,7 +27,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class PurlDBBaseOperator(BaseOperator):
+class PurlDBBaseOperator(FailFastOnPermanentErrors, BaseOperator):
     def __init__(self, *, purldb_conn_id: str = PurlDBHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.purldb_conn_id = purldb_conn_id

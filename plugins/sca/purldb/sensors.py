@@ -9,13 +9,14 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import RunStatus, raise_for_run
 from sca.purldb.client import SERVICE
 from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
 
 
-class PurlDBMatchingSensor(BaseSensorOperator):
+class PurlDBMatchingSensor(FailFastOnPermanentErrors, BaseSensorOperator):
     template_fields: Sequence[str] = ("run_uuid",)
 
     def __init__(

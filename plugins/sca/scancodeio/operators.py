@@ -24,6 +24,7 @@ from sca.common.errors import (
     RunFailedError,
     TransientServiceError,
 )
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import raise_for_run
 from sca.common.polling import PollSchedule
 from sca.scancodeio.client import (
@@ -39,7 +40,7 @@ from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
 
 
-class ScanCodeIOBaseOperator(BaseOperator):
+class ScanCodeIOBaseOperator(FailFastOnPermanentErrors, BaseOperator):
     operator_extra_links = (ScanCodeIOProjectLink(),)
 
     def __init__(self, *, scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import raise_for_run
 from sca.scancodeio.client import SERVICE
 from sca.scancodeio.hook import ScanCodeIOHook
@@ -17,7 +18,7 @@ from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
 
 
-class ScanCodeIORunSensor(BaseSensorOperator):
+class ScanCodeIORunSensor(FailFastOnPermanentErrors, BaseSensorOperator):
     template_fields: Sequence[str] = ("run_uuid",)
 
     def __init__(

@@ -1,0 +1,78 @@
+"""Input fetching: paths stay inside the inputs folder; URLs are streamed once with limits."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sca.common.errors import PermanentServiceError
+from sca.common.retry import RetryPolicy
+from sca.pipeline.fetch import InputError, fetch_input, input_kind
+from tests.unit.scripted_server import Reply, scripted_server
+
+FAST = RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.02)
+
+
+def test_kinds() -> None:
+    assert input_kind("pkg:pypi/six@1.16.0") == "purl"
+    assert input_kind("https://example.invalid/x.tgz") == "url"
+    assert input_kind("six.whl") == "path"
+
+
+def test_path_inside_the_inputs_folder(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "pkg.tar.gz").write_bytes(b"abc")
+    fetched = fetch_input("pkg.tar.gz", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
+    assert fetched.sha256 == hashlib.sha256(b"abc").hexdigest() and Path(fetched.path).read_bytes() == b"abc"
+    with pytest.raises(InputError, match="outside the inputs folder"):
+        fetch_input("../secret", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
+    with pytest.raises(InputError, match="not a file under the inputs folder"):
+        fetch_input("missing.zip", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
+    with pytest.raises(InputError, match="over the limit"):
+        fetch_input("pkg.tar.gz", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=2)
+    with pytest.raises(InputError, match="empty"):
+        fetch_input("  ", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=2)
+
+
+def test_url_download_checks(tmp_path: Path) -> None:
+    body = b"\x1f\x8b" + b"x" * 5000
+    with scripted_server() as srv:
+        srv.script("/pkg-1.0.tar.gz", Reply(503, b"busy"), Reply(200, body, {"Content-Type": "application/gzip"}))
+        srv.script("/page", Reply(200, b"<html>download page</html>", {"Content-Type": "text/html; charset=utf-8"}))
+        srv.script("/gone.zip", Reply(404, b"not here"))
+        fetched = fetch_input(
+            srv.url + "/pkg-1.0.tar.gz", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10_000, retry=FAST
+        )
+        assert fetched.filename == "pkg-1.0.tar.gz" and fetched.size == len(body)
+        assert fetched.sha256 == hashlib.sha256(body).hexdigest()
+        assert srv.count("/pkg-1.0.tar.gz") == 2
+        with pytest.raises(InputError, match="text/html, not a package archive"):
+            fetch_input(srv.url + "/page", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10_000)
+        with pytest.raises(PermanentServiceError, match="gone.zip answered HTTP 404"):
+            fetch_input(srv.url + "/gone.zip", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10)
+        assert srv.count("/gone.zip") == 1
+        with pytest.raises(InputError, match="over the limit"):
+            fetch_input(
+                srv.url + "/pkg-1.0.tar.gz",
+                inputs_dir=tmp_path,
+                target_dir=tmp_path / "small",
+                max_bytes=100,
+                retry=FAST,
+            )
+        assert not list((tmp_path / "small").glob("*.part"))
+
+
+def test_purl_is_resolved_then_downloaded(tmp_path: Path) -> None:
+    with scripted_server() as srv:
+        srv.script("/six.whl", Reply(200, b"wheel", {"Content-Type": "application/octet-stream"}))
+        fetched = fetch_input(
+            "pkg:pypi/six@1.16.0",
+            inputs_dir=tmp_path,
+            target_dir=tmp_path / "out",
+            max_bytes=99,
+            resolve_purl=lambda purl: (srv.url + "/six.whl", "purldb"),
+        )
+    assert (fetched.kind, fetched.purl, fetched.resolved_by) == ("purl", "pkg:pypi/six@1.16.0", "purldb")
