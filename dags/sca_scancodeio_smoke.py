@@ -71,6 +71,7 @@ def sca_scancodeio_smoke() -> None:
         pipelines=["{{ params.pipeline }}"],
         poll_interval=2.0,
         max_poll_interval=15.0,
+        sync_grace_seconds=0,  # this DAG exists to prove the deferred path: always defer
     )
     outputs = ScanCodeIODownloadOutputsOperator(
         task_id="download_outputs",

@@ -4,6 +4,7 @@ ScanCode.io, the FossID and PurlDB sandboxes. The runs are triggered together, t
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,23 @@ def test_rest_triggered_url_scan_succeeds_with_every_output(airflow_api, runs) -
     assert "# SCA report: six-1.16.0-py2.py3-none-any.whl" in (folder / "summary.md").read_text()
     listed = {f["path"] for f in summary["outputs"]}
     assert "input/six-1.16.0-py2.py3-none-any.whl" in listed
-    _, token = scio_settings()
+    secrets = [
+        scio_settings()[1],
+        *(json.loads(os.environ[f"AIRFLOW_CONN_{name}_DEFAULT"])["password"] for name in ("FOSSID", "PURLDB")),
+    ]
     for task_id in result["tis"]:
-        assert token not in airflow_api.task_log(DAG_ID, result["run_id"], task_id), task_id
-    assert token not in (folder / "summary.json").read_text()
+        log = airflow_api.task_log(DAG_ID, result["run_id"], task_id)
+        assert not [s for s in secrets if s in log], f"a secret is in the log of {task_id}"
+    reports = "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.suffix in (".json", ".md", ".html"))
+    assert not [s for s in secrets if s in reports]
+    events = airflow_api.http.get_json(
+        "assets/events", params={"source_dag_id": DAG_ID, "source_run_id": result["run_id"], "limit": 20}
+    )["asset_events"]
+    assert {e["uri"] for e in events} == {
+        f"sca://{DAG_ID}/{kind}" for kind in ("summary", "scancodeio", "purldb", "fossid")
+    }
+    summary_event = next(e for e in events if e["uri"].endswith("/summary"))
+    assert summary_event["extra"]["path"] == str(folder / "summary.json")
 
 
 def test_switched_off_tools_are_skipped_not_failed(airflow_api, runs) -> None:

@@ -188,7 +188,7 @@ def test_deferred_scan_wait_round_trips_through_the_trigger(client, conn_env, un
     client.create_scan(project, scan)
     client.upload(scan, demo_dir / ACME)
     op = FossIDRunScanOperator(
-        task_id="r", scan_code=scan, fossid_conn_id=conn_env, poll_interval=0.3, first_poll_delay=0
+        task_id="r", scan_code=scan, fossid_conn_id=conn_env, poll_interval=0.3, first_poll_delay=0, sync_grace_seconds=0
     )
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context)
@@ -262,3 +262,31 @@ def test_documented_error_envelopes(client, fossid_url) -> None:
     empty = client.create_project("empty-project", "empty")
     assert empty["project_code"] == "empty-project"
     assert client.call("projects", "get_all_scans", project_code="empty-project") is False
+
+
+def test_delete_scan_is_asynchronous(client, unique) -> None:
+    project, scan = unique("proj"), unique("scan")
+    client.create_project(project, project)
+    client.create_scan(project, scan)
+    process_id = client.delete_scan(scan)
+    assert process_id
+    assert client.get_scan(scan) is None, "the row is gone at once; the delete process goes on"
+    while not (status := client.check_status(None, "DELETE_SCAN", process_id)).is_terminal:
+        time.sleep(0.2)
+    assert status.status is FossIDStatus.FINISHED
+
+
+def test_injected_5xx_are_retried(fossid_url, unique) -> None:
+    from sca.common.retry import RetryPolicy
+    from tests.sandbox_process import set_faults
+
+    patient = FossIDClient(fossid_url, USER, KEY, retry=RetryPolicy(attempts=8, initial_delay=0.01, max_delay=0.05))
+    set_faults(fossid_url, error_rate=0.5, seed=3)
+    try:
+        codes = [unique("proj") for _ in range(10)]
+        for code in codes:
+            patient.create_project(code, code)
+    finally:
+        set_faults(fossid_url, error_rate=0.0)
+    listed = {p["project_code"] for p in patient.list_projects()}
+    assert set(codes) <= listed

@@ -119,6 +119,7 @@ def test_matching_defers_and_round_trips_through_the_trigger(client, conn_id, ac
         purldb_conn_id=conn_id,
         poll_interval=0.2,
         first_poll_delay=0,
+        sync_grace_seconds=0,
     )
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context)

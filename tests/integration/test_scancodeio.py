@@ -171,6 +171,22 @@ def test_project_lifecycle_endpoints(scio, unique, inputs_base_url, demo_dir, tm
     assert scio.find_project(name) is None
 
 
+def test_create_with_webhooks_list(scio, unique) -> None:
+    project = scio.create_project(
+        unique("webhooks"),
+        webhooks=[
+            {"target_url": "http://127.0.0.1:9/a", "trigger_on_each_run": True, "include_summary": True},
+            {"target_url": "http://127.0.0.1:9/b", "is_active": False},
+        ],
+    )
+    assert project["uuid"]
+    with pytest.raises(ValueError, match="webhooks"):
+        scio.create_project(
+            unique("webhooks-upload"), upload_file=Path(__file__), webhooks=[{"target_url": "http://127.0.0.1:9/a"}]
+        )
+    scio.delete_project(project["uuid"])
+
+
 def test_async_client_reads_runs(scio_url_token, wheel_project) -> None:
     from sca.scancodeio.client import AsyncScanCodeIOClient
 

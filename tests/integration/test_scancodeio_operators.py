@@ -79,6 +79,7 @@ def test_deferred_wait_round_trips_through_the_trigger(scio, unique, demo_dir, c
         pipelines=["scan_codebase"],
         poll_interval=0.5,
         first_poll_delay=0,
+        sync_grace_seconds=0,
         run_timeout=timedelta(minutes=10),
     )
     with pytest.raises(TaskDeferred) as deferred:

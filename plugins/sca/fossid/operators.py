@@ -8,6 +8,7 @@ A FAILED operation raises ``RunFailedError`` carrying Workbench's comment.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from airflow.sdk import BaseOperator, Context
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.files import safe_filename
-from sca.common.polling import PollSchedule
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, PollSchedule, wait_briefly
 from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
 from sca.fossid.hook import FossIDHook
 from sca.fossid.status import CheckStatus, FossIDStatus
@@ -157,7 +158,8 @@ class FossIDWaitingOperator(FossIDBaseOperator):
         deferrable: bool = True,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
-        first_poll_delay: float = 5.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
         wait_timeout: timedelta = timedelta(hours=8),
         **kwargs: Any,
     ) -> None:
@@ -167,6 +169,7 @@ class FossIDWaitingOperator(FossIDBaseOperator):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
         self.wait_timeout = wait_timeout
 
     def start(self, client: FossIDClient) -> None:
@@ -204,6 +207,15 @@ class FossIDWaitingOperator(FossIDBaseOperator):
             status = client.check_status(self.scan_code, self.status_type)
             if status.is_terminal:
                 return self.finish(client, status.status.value, status.comment)
+            if (
+                self.deferrable
+                and polls == 0
+                and wait_briefly(
+                    lambda: client.check_status(self.scan_code, self.status_type).is_terminal, self.sync_grace_seconds
+                )
+            ):
+                polls += 1
+                continue  # finished within the grace period: no deferral round trip
             if self.deferrable:
                 self.defer(
                     trigger=FossIDStatusTrigger(
@@ -309,7 +321,8 @@ class FossIDReportsOperator(FossIDBaseOperator):
         project_code: str | None = None,
         deferrable: bool = True,
         poll_interval: float = 3.0,
-        first_poll_delay: float = 3.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
         wait_timeout: timedelta = timedelta(hours=2),
         **kwargs: Any,
     ) -> None:
@@ -323,6 +336,7 @@ class FossIDReportsOperator(FossIDBaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
         self.wait_timeout = wait_timeout
 
     @property
@@ -351,6 +365,9 @@ class FossIDReportsOperator(FossIDBaseOperator):
         self.log.info("Started FossID report generation: %s", pending)
         return self._collect(client, saved, pending, time.time() + self.wait_timeout.total_seconds())
 
+    def _is_finished(self, client: FossIDClient, process_id: str) -> bool:
+        return self._status(client, process_id).is_terminal
+
     def _status(self, client: FossIDClient, process_id: str) -> CheckStatus:
         if self.scan_code:
             return client.check_status(self.scan_code, "REPORT_GENERATION", process_id)
@@ -364,6 +381,10 @@ class FossIDReportsOperator(FossIDBaseOperator):
                 status = self._status(client, process_id)
                 if status.is_terminal:
                     break
+                if self.deferrable and wait_briefly(
+                    functools.partial(self._is_finished, client, process_id), self.sync_grace_seconds
+                ):
+                    continue
                 if self.deferrable:
                     self.defer(
                         trigger=FossIDStatusTrigger(

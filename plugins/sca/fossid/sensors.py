@@ -10,6 +10,7 @@ from airflow.sdk import BaseSensorOperator, Context
 
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
+from sca.common.polling import FIRST_POLL_DELAY
 from sca.fossid.client import SERVICE
 from sca.fossid.hook import FossIDHook
 from sca.fossid.status import FossIDStatus
@@ -27,7 +28,7 @@ class FossIDStatusSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         process_id: str | None = None,
         fossid_conn_id: str = FossIDHook.default_conn_name,
         deferrable: bool = True,
-        first_poll_delay: float = 5.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("timeout", 8 * 3600)

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator, Context
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import RunStatus, raise_for_run
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
 from sca.purldb.client import SERVICE, LookupStats, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
@@ -57,7 +58,8 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
         scancodeio_conn_id: str = "scancodeio_default",
         deferrable: bool = True,
         poll_interval: float = 3.0,
-        first_poll_delay: float = 3.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
         run_timeout: timedelta = timedelta(hours=2),
         **kwargs: Any,
     ) -> None:
@@ -69,6 +71,7 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
         self.run_timeout = run_timeout
 
     def scan_file(self) -> Path:
@@ -104,6 +107,9 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
             self.log.info("Submitted %s to PurlDB matching %s (run %s)", scan.name, project["uuid"], run_uuid)
         deadline = time.time() + self.run_timeout.total_seconds()
         run = client.get_run(run_uuid)
+        if self.deferrable and not RunStatus(run["status"]).is_terminal:
+            wait_briefly(lambda: RunStatus(client.get_run(run_uuid)["status"]).is_terminal, self.sync_grace_seconds)
+            run = client.get_run(run_uuid)
         if not RunStatus(run["status"]).is_terminal:
             if self.deferrable:
                 self.defer(

@@ -11,6 +11,7 @@ from airflow.sdk import BaseSensorOperator, Context
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import RunStatus, raise_for_run
+from sca.common.polling import FIRST_POLL_DELAY
 from sca.purldb.client import SERVICE
 from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
@@ -25,7 +26,7 @@ class PurlDBMatchingSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         run_uuid: str,
         purldb_conn_id: str = PurlDBHook.default_conn_name,
         deferrable: bool = True,
-        first_poll_delay: float = 3.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("timeout", 2 * 3600)

@@ -8,6 +8,7 @@ already succeeded are not run again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -26,7 +27,7 @@ from sca.common.errors import (
 )
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import raise_for_run
-from sca.common.polling import PollSchedule
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, PollSchedule, wait_briefly
 from sca.scancodeio.client import (
     DEFAULT_OUTPUT_NAMES,
     SERVICE,
@@ -201,7 +202,8 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
         deferrable: bool = True,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
-        first_poll_delay: float = 5.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
         run_timeout: timedelta = timedelta(hours=6),
         **kwargs: Any,
     ) -> None:
@@ -212,6 +214,7 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
         self.run_timeout = run_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -256,6 +259,8 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
             if not self.deferrable:
                 self._wait_sync(client, run["uuid"], deadline)
                 continue
+            if wait_briefly(functools.partial(self._run_is_terminal, client, run["uuid"]), self.sync_grace_seconds):
+                continue  # short runs finish in the worker: no deferral round trip
             self.defer(
                 trigger=ScanCodeIORunTrigger(
                     run_uuid=run["uuid"],
@@ -268,6 +273,10 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
                 method_name="execute_complete",
                 kwargs={"deadline": deadline},
             )
+
+    @staticmethod
+    def _run_is_terminal(client: ScanCodeIOClient, run_uuid: str) -> bool:
+        return RunStatus(client.get_run(run_uuid)["status"]).is_terminal
 
     def _wait_sync(self, client: ScanCodeIOClient, run_uuid: str, deadline: float) -> None:
         schedule = PollSchedule(self.poll_interval, self.max_poll_interval)

@@ -12,6 +12,7 @@ from airflow.sdk import BaseSensorOperator, Context
 from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import raise_for_run
+from sca.common.polling import FIRST_POLL_DELAY
 from sca.scancodeio.client import SERVICE
 from sca.scancodeio.hook import ScanCodeIOHook
 from sca.scancodeio.status import RunStatus
@@ -28,7 +29,7 @@ class ScanCodeIORunSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
         deferrable: bool = True,
         max_poll_interval: float = 60.0,
-        first_poll_delay: float = 5.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("timeout", timedelta(hours=6).total_seconds())
