@@ -140,7 +140,7 @@ def folder(part: str) -> str:
     },
 )
 def sca_scan() -> None:
-    @task(retries=3)
+    @task(retries=3, multiple_outputs=False)
     def fetch_input() -> dict:
         from sca.common.fail_fast import fail_fast
         from sca.pipeline.fetch import fetch_input as fetch
@@ -202,7 +202,7 @@ def sca_scan() -> None:
     with TaskGroup("purldb") as purldb:
         match = PurlDBMatchOperator(task_id="match", scancodeio_project_uuid=PROJECT, output_dir=folder("purldb"))
 
-        @task
+        @task(multiple_outputs=False)
         def enrich(matches: dict) -> dict:
             """PurlDB's package data (license, homepage, download URL, sets) for every matched package."""
             import json
@@ -275,7 +275,7 @@ def sca_scan() -> None:
             >> [reports, fossid_collect]
         )
 
-    @task(trigger_rule="none_failed_min_one_success")
+    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
     def gate() -> dict:
         import json
 
@@ -298,7 +298,7 @@ def sca_scan() -> None:
         print(verdict.message())
         return result
 
-    @task(outlets=list(REPORT_ASSETS.values()))
+    @task(outlets=list(REPORT_ASSETS.values()), multiple_outputs=False)
     def publish(verdict: dict) -> dict:
         from sca.pipeline.report import build_summary, write_reports
 

@@ -86,7 +86,7 @@ def sca_scancodeio_smoke() -> None:
         fail_level="WARNING",
     )
 
-    @task
+    @task(multiple_outputs=False)
     def report(collected: dict, saved: dict, **context) -> dict:
         folder = os.path.dirname(collected["summary_path"])
         print(f"ScanCode.io results for {collected['project']['name']} are in {folder}")

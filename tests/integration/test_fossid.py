@@ -188,7 +188,12 @@ def test_deferred_scan_wait_round_trips_through_the_trigger(client, conn_env, un
     client.create_scan(project, scan)
     client.upload(scan, demo_dir / ACME)
     op = FossIDRunScanOperator(
-        task_id="r", scan_code=scan, fossid_conn_id=conn_env, poll_interval=0.3, first_poll_delay=0, sync_grace_seconds=0
+        task_id="r",
+        scan_code=scan,
+        fossid_conn_id=conn_env,
+        poll_interval=0.3,
+        first_poll_delay=0,
+        sync_grace_seconds=0,
     )
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context)
