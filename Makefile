@@ -25,7 +25,7 @@ status:
 run: up
 	@$(ENV) python -m sca.cli.demo
 
-test: up
+test: up lint
 	@$(ENV) python -m pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -35,4 +35,4 @@ lint: setup
 	@$(ENV) ruff check . && $(ENV) ruff format --check . && $(ENV) mypy plugins/sca
 
 clean: down
-	rm -rf .run
+	@pg=$$(cat .run/pg_dir 2>/dev/null); rm -rf .run; if [ -n "$$pg" ]; then rm -rf "$$(dirname "$$pg")"; fi
