@@ -47,6 +47,18 @@ PROJECT = "{{ ti.xcom_pull(task_ids='scancodeio.create_project')['uuid'] }}"
 SCAN_CODE = "{{ project_name(dag.dag_id, run_id, params.input) }}"
 
 
+def scancodeio_results(ti) -> dict | None:
+    """What the ScanCode.io group collected, with the project's UI link (None when skipped)."""
+    collected = ti.xcom_pull(task_ids="scancodeio.collect_results")
+    if not collected:
+        return None
+    return {
+        **collected,
+        "ui_url": ti.xcom_pull(task_ids="scancodeio.create_project")["ui_url"],
+        "outputs": ti.xcom_pull(task_ids="scancodeio.download_outputs"),
+    }
+
+
 def folder(part: str) -> str:
     return "{{ run_folder(dag.dag_id, run_id, '" + part + "') }}"
 
@@ -283,8 +295,7 @@ def sca_scan() -> None:
 
         context = get_current_context()
         ti, params = context["ti"], context["params"]
-        scio = ti.xcom_pull(task_ids="scancodeio.collect_results")
-        scio = {**scio, "ui_url": ti.xcom_pull(task_ids="scancodeio.create_project")["ui_url"]} if scio else None
+        scio = scancodeio_results(ti)
         verdict = evaluate(
             ti.xcom_pull(task_ids="fetch_input")["filename"],
             scancodeio=scio,
@@ -305,13 +316,7 @@ def sca_scan() -> None:
         context = get_current_context()
         ti = context["ti"]
         root = Path(run_folder(DAG_ID, context["run_id"]))
-        scio = ti.xcom_pull(task_ids="scancodeio.collect_results")
-        if scio:
-            scio = {
-                **scio,
-                "ui_url": ti.xcom_pull(task_ids="scancodeio.create_project")["ui_url"],
-                "outputs": ti.xcom_pull(task_ids="scancodeio.download_outputs"),
-            }
+        scio = scancodeio_results(ti)
         fos = ti.xcom_pull(task_ids="fossid.collect_results")
         if fos:
             fos = {**fos, "reports": ti.xcom_pull(task_ids="fossid.reports")}

@@ -33,9 +33,12 @@ finish_venv() {  # dir: atomically publish a complete venv
   rm -rf "$dir"; mv "$dir.partial" "$dir"
 }
 
-pip_quiet() {  # venv args...: pip without the noise about the image's absent local indexes
+pip_quiet() {  # venv args...: pip without the noise about the image's absent local indexes, and
+  # without its resolver note on scancodeio's certifi pin, which is expected (see requirements-scio.txt)
   local venv=$1; shift
-  "$venv/bin/pip" install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+  "$venv/bin/pip" install -q --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v -e "is ignored: it is neither" -e "dependency resolver does not currently take" \
+               -e "scancodeio 38.2.0 requires certifi==2026.10.19" || true; }
   return "${PIPESTATUS[0]}"
 }
 
@@ -57,6 +60,7 @@ ensure_scio_venv() {
   make_venv "$SCIO_VENV" "$py"
   pip_quiet "$SCIO_VENV.partial" --no-deps scancodeio==38.2.0
   pip_quiet "$SCIO_VENV.partial" -r "$ROOT/stack/scio/requirements-scio.txt"
+  log "installed certifi 2026.10.18 in place of scancodeio's unserved 2026.10.19 pin (expected)"
   finish_venv "$SCIO_VENV"
   "$SCIO_VENV/bin/scanpipe" --version >/dev/null || die "scanpipe --version fails in $SCIO_VENV"
   touch "$SCIO_VENV/.complete"

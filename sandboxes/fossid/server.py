@@ -579,16 +579,7 @@ class WorkbenchHandler(SandboxHandler):
             with api.wb.lock:
                 result = handler(data, user)
         except ApiError as exc:
-            self.send_json(
-                {
-                    "operation": operation,
-                    "status": "0",
-                    "data": exc.data,
-                    "error": exc.error,
-                    "message": exc.message,
-                    "message_parameters": exc.parameters,
-                }
-            )
+            self.send_error_envelope(operation, exc)
             return
         if isinstance(result, FileReply):
             headers = {"Content-Disposition": f"attachment; filename={result.filename}"} if result.filename else {}
@@ -602,70 +593,49 @@ class WorkbenchHandler(SandboxHandler):
             reply["message"] = message
         self.send_json(reply)
 
+    def send_error_envelope(self, operation: str, exc: ApiError) -> None:
+        self.send_json(
+            {
+                "operation": operation,
+                "status": "0",
+                "data": exc.data,
+                "error": exc.error,
+                "message": exc.message,
+                "message_parameters": exc.parameters,
+            }
+        )
+
     def upload(self, body: bytes) -> None:
+        """Raw-body upload: headers name the scan and file (base64), Basic auth; bodies append."""
         api = self.server.api
         try:
-            scan_code = base64.b64decode(self.headers["FOSSID-SCAN-CODE"]).decode()
-            filename = base64.b64decode(self.headers.get("FOSSID-FILE-NAME") or "").decode()
-            user_key = base64.b64decode((self.headers.get("Authorization") or "").removeprefix("Basic ")).decode()
+            try:
+                scan_code = base64.b64decode(self.headers["FOSSID-SCAN-CODE"]).decode()
+                filename = base64.b64decode(self.headers.get("FOSSID-FILE-NAME") or "").decode()
+                user_key = base64.b64decode((self.headers.get("Authorization") or "").removeprefix("Basic ")).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError("RequestData.Base.invalid_headers", "Upload headers are not valid.") from None
             username, _, key = user_key.partition(":")
-        except (ValueError, UnicodeDecodeError):
-            self.send_json(
-                {
-                    "operation": "Upload_apiUpload",
-                    "status": "0",
-                    "data": [],
-                    "error": "RequestData.Base.invalid_headers",
-                    "message": "Upload headers are not valid.",
-                    "message_parameters": [],
-                }
-            )
-            return
-        if api.wb.authenticate(username, key) is None:
-            self.send_json(
-                {
-                    "operation": "Upload_apiUpload",
-                    "status": "0",
-                    "data": [],
-                    "error": AUTH_ERROR,
-                    "message": "User is not found or API key is incorrect",
-                    "message_parameters": [],
-                }
-            )
-            return
-        try:
+            if api.wb.authenticate(username, key) is None:
+                raise ApiError(AUTH_ERROR, "User is not found or API key is incorrect")
             with api.wb.lock:
                 scan = api.scan(scan_code)
-            api.wb.append_upload(scan, filename, body)
-        except ApiError as exc:
-            self.send_json(
-                {
-                    "operation": "Upload_apiUpload",
-                    "status": "0",
-                    "data": exc.data,
-                    "error": exc.error,
-                    "message": exc.message,
-                    "message_parameters": exc.parameters,
-                }
-            )
-            return
-        except ValueError:
-            self.send_json(
-                {
-                    "operation": "Upload_apiUpload",
-                    "status": "0",
-                    "data": [
+            try:
+                api.wb.append_upload(scan, filename, body)
+            except ValueError:
+                raise ApiError(
+                    PARSE_ERROR,
+                    "The filename is not valid",
+                    [
                         {
                             "code": "RequestData.Traits.PathTrait.filename_is_not_valid",
                             "message": "The filename is not valid",
                             "message_parameters": [],
                         }
                     ],
-                    "error": PARSE_ERROR,
-                    "message": "The filename is not valid",
-                    "message_parameters": [],
-                }
-            )
+                ) from None
+        except ApiError as exc:
+            self.send_error_envelope("Upload_apiUpload", exc)
             return
         self.send_json({"operation": "Upload_apiUpload", "status": 1, "data": None})
 

@@ -9,7 +9,7 @@ from sca.common.files import filename_from_content_disposition, safe_filename
 from sca.common.pipeline_run import raise_for_run
 from sca.common.polling import PollSchedule
 from sca.scancodeio.client import api_base_url, is_name_taken, pipeline_base_name
-from sca.scancodeio.naming import MAX_NAME, project_name
+from sca.scancodeio.naming import MAX_NAME, project_name, project_slug
 from sca.scancodeio.status import FAILED_STATUSES, TERMINAL_STATUSES, RunStatus
 
 
@@ -66,3 +66,18 @@ def test_urls_and_pipeline_specs() -> None:
 def test_poll_schedule_backs_off_to_a_cap() -> None:
     schedule = PollSchedule(initial_interval=2, max_interval=30, factor=2)
     assert [schedule.interval(n) for n in range(6)] == [2, 4, 8, 16, 30, 30]
+
+
+@pytest.mark.parametrize(
+    "name, slug",
+    [  # answers from Django 6.1's slugify, which ScanCode.io uses
+        (
+            "sca-sca_scan-manual__2026-11-23T13-50-53.187711-00-00-pkg-pypi-six-1.16.0-3d07c277cded",
+            "sca-sca_scan-manual__2026-11-23t13-50-53187711-00-00-pkg-pypi-six-1160-3d07c277cded",
+        ),
+        ("Foo  Bar--Baz_\u00fc!", "foo-bar-baz_u"),
+        ("test-wheel-ab12", "test-wheel-ab12"),
+    ],
+)
+def test_project_slug_matches_scancodeio(name: str, slug: str) -> None:
+    assert project_slug(name, "76fc5c90-16c4-476e-9ea4-fb63d6b40a9e") == f"{slug}-76fc5c90"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from sca.common.errors import RunFailedError
+from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 
 
 class RunStatus(StrEnum):
@@ -53,3 +53,19 @@ def raise_for_run(run: Mapping[str, Any], service: str = "ScanCode.io") -> RunSt
             detail={"status": status.value, "run": run.get("uuid")},
         )
     return status
+
+
+def raise_for_wait_problem(event: Mapping[str, Any], service: str) -> None:
+    """``timeout`` → DeadlineExceededError; ``error`` (the transport gave up, so a task retry
+    re-attaches) → TransientServiceError; any other event is for the caller to judge."""
+    if event["status"] == "timeout":
+        raise DeadlineExceededError(event["message"], service=service)
+    if event["status"] == "error":
+        raise TransientServiceError(event["message"], service=service)
+
+
+def raise_for_event(event: Mapping[str, Any], service: str, success: str = RunStatus.SUCCESS.value) -> None:
+    """Turn a trigger's event into the narrow error it stands for; return when it is ``success``."""
+    raise_for_wait_problem(event, service)
+    if event["status"] != success:
+        raise RunFailedError(event["message"], service=service, detail={"status": event["status"]})

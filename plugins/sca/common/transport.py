@@ -56,6 +56,27 @@ def error_class_for(status: int) -> type[ServiceError]:
     return PermanentServiceError
 
 
+def failure(
+    service: str,
+    method: str,
+    url: str,
+    status: int | None,
+    body: str | None = None,
+    retry_after: str | None = None,
+    cause: str = "",
+) -> tuple[ServiceError, float | None]:
+    """The typed error for a failed answer (or, with no status, a failed connection), and how long
+    the server asked us to wait. Shared by both transports so they classify alike."""
+    if status is None:
+        return TransientServiceError.from_response(
+            service=service, method=method, url=url, status=None, detail=cause
+        ), None
+    error = error_class_for(status).from_response(
+        service=service, method=method, url=url, status=status, detail=detail_of(body or "")
+    )
+    return error, parse_retry_after(retry_after)
+
+
 def join_url(base_url: str, path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
@@ -108,7 +129,6 @@ class HttpTransport:
         url = self.url(path)
         policy = retry or self.retry
         for attempt in range(1, policy.attempts + 1):
-            retry_after: float | None = None
             try:
                 with ExitStack() as stack:
                     opened = {
@@ -127,21 +147,13 @@ class HttpTransport:
                         timeout=self.timeout,
                     )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                error: ServiceError = TransientServiceError.from_response(
-                    service=self.service, method=method, url=url, status=None, detail=type(exc).__name__
-                )
+                error, retry_after = failure(self.service, method, url, None, cause=type(exc).__name__)
             else:
                 if response.status_code < 400:
                     return response
-                detail = detail_of(response.text)
-                error = error_class_for(response.status_code).from_response(
-                    service=self.service,
-                    method=method,
-                    url=url,
-                    status=response.status_code,
-                    detail=detail,
+                error, retry_after = failure(
+                    self.service, method, url, response.status_code, response.text, response.headers.get("Retry-After")
                 )
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
             if not isinstance(error, TransientServiceError) or attempt == policy.attempts:
                 raise error
@@ -238,25 +250,17 @@ class AsyncHttpTransport:
         url = join_url(self.base_url, path)
         policy = self.retry
         for attempt in range(1, policy.attempts + 1):
-            retry_after: float | None = None
             try:
                 async with aiohttp.ClientSession(headers=self.headers, auth=self.auth, timeout=self.timeout) as session:
                     async with session.request(method, url, params=params, json=json) as response:
                         body = await response.text()
                         if response.status < 400:
                             return jsonlib.loads(body) if body else None
-                        error: ServiceError = error_class_for(response.status).from_response(
-                            service=self.service,
-                            method=method,
-                            url=url,
-                            status=response.status,
-                            detail=detail_of(body),
+                        error, retry_after = failure(
+                            self.service, method, url, response.status, body, response.headers.get("Retry-After")
                         )
-                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-                error = TransientServiceError.from_response(
-                    service=self.service, method=method, url=url, status=None, detail=type(exc).__name__
-                )
+                error, retry_after = failure(self.service, method, url, None, cause=type(exc).__name__)
             if not isinstance(error, TransientServiceError) or attempt == policy.attempts:
                 raise error
             wait = policy.delay(attempt, retry_after)

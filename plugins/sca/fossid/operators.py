@@ -18,9 +18,10 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.errors import DeadlineExceededError, RunFailedError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.files import safe_filename
+from sca.common.pipeline_run import raise_for_wait_problem
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, PollSchedule, wait_briefly
 from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
 from sca.fossid.hook import FossIDHook
@@ -248,10 +249,7 @@ class FossIDWaitingOperator(FossIDBaseOperator):
         return self.result(client, client.check_status(self.scan_code, self.status_type))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        if event["status"] == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if event["status"] == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
+        raise_for_wait_problem(event, SERVICE)
         return self.finish(self.client(), event["status"], event["message"])
 
 
@@ -420,10 +418,7 @@ class FossIDReportsOperator(FossIDBaseOperator):
     def execute_complete(
         self, context: Context, event: dict[str, Any], saved: dict[str, Any], pending: dict[str, str], deadline: float
     ) -> dict[str, Any]:
-        if event["status"] == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if event["status"] == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
+        raise_for_wait_problem(event, SERVICE)
         return self._collect(self.client(), dict(saved), dict(pending), deadline)
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
-from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.errors import RunFailedError
 from sca.common.fail_fast import FailFastOnPermanentErrors
+from sca.common.pipeline_run import raise_for_wait_problem
 from sca.common.polling import FIRST_POLL_DELAY
 from sca.fossid.client import SERVICE
 from sca.fossid.hook import FossIDHook
@@ -71,10 +72,7 @@ class FossIDStatusSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        if event["status"] == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if event["status"] == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
+        raise_for_wait_problem(event, SERVICE)
         if event["status"] != FossIDStatus.FINISHED:
             raise RunFailedError(
                 f"FossID {self.status_type} of {self.scan_code} {event['status']}: {event['message']}", service=SERVICE

@@ -13,9 +13,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
+from sca.common.errors import DeadlineExceededError
 from sca.common.fail_fast import FailFastOnPermanentErrors
-from sca.common.pipeline_run import RunStatus, raise_for_run
+from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
 from sca.purldb.client import SERVICE, LookupStats, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
@@ -151,13 +151,8 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
         return {**summary, "matching_uuid": submission["project_uuid"], "matches_path": str(target)}
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        if event["status"] == RunStatus.SUCCESS:
-            return self._results(self.client())
-        if event["status"] == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if event["status"] == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
-        raise RunFailedError(event["message"], service=SERVICE, detail={"status": event["status"]})
+        raise_for_event(event, SERVICE)
+        return self._results(self.client())
 
 
 class PurlDBChecksumLookupOperator(PurlDBBaseOperator):

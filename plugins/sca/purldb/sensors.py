@@ -8,9 +8,8 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
-from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
-from sca.common.pipeline_run import RunStatus, raise_for_run
+from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY
 from sca.purldb.client import SERVICE
 from sca.purldb.hook import PurlDBHook
@@ -57,10 +56,5 @@ class PurlDBMatchingSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        if event["status"] == RunStatus.SUCCESS:
-            return event
-        if event["status"] == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if event["status"] == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
-        raise RunFailedError(event["message"], service=SERVICE, detail={"status": event["status"]})
+        raise_for_event(event, SERVICE)
+        return event

@@ -13,6 +13,7 @@ from airflow.sdk import BaseHook
 from sca.common.airflow_conn import ServiceEndpoint, endpoint_from_connection
 from sca.common.retry import RetryPolicy
 from sca.scancodeio.client import AsyncScanCodeIOClient, ScanCodeIOClient
+from sca.scancodeio.naming import project_slug
 
 
 class ScanCodeIOHook(BaseHook):
@@ -48,9 +49,8 @@ class ScanCodeIOHook(BaseHook):
 
     def project_ui_url(self, project: dict[str, Any]) -> str:
         """The project's page in the ScanCode.io UI (``/project/<slug>/``)."""
-        base = self.endpoint().base_url
-        slug = project.get("slug") or f"{project['name']}-{str(project['uuid'])[:8]}"
-        return f"{base}/project/{slug}/"
+        slug = project.get("slug") or project_slug(project["name"], project["uuid"])
+        return f"{self.endpoint().base_url}/project/{slug}/"
 
     def test_connection(self) -> tuple[bool, str]:
         try:

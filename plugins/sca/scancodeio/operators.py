@@ -22,11 +22,9 @@ from airflow.sdk import BaseOperator, Context
 from sca.common.errors import (
     DeadlineExceededError,
     PermanentServiceError,
-    RunFailedError,
-    TransientServiceError,
 )
 from sca.common.fail_fast import FailFastOnPermanentErrors
-from sca.common.pipeline_run import raise_for_run
+from sca.common.pipeline_run import raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, PollSchedule, wait_briefly
 from sca.scancodeio.client import (
     DEFAULT_OUTPUT_NAMES,
@@ -293,15 +291,9 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
             polls += 1
 
     def execute_complete(self, context: Context, event: dict[str, Any], deadline: float) -> dict[str, Any]:
-        status = event["status"]
-        if status == RunStatus.SUCCESS:
-            self.log.info("ScanCode.io run %s succeeded after %s polls", event["run_uuid"], event["polls"])
-            return self._advance(self.client(), deadline)
-        if status == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if status == "error":  # the transport gave up: a task retry re-attaches to the same run
-            raise TransientServiceError(event["message"], service=SERVICE)
-        raise RunFailedError(event["message"], service=SERVICE, detail={"status": status})
+        raise_for_event(event, SERVICE)
+        self.log.info("ScanCode.io run %s succeeded after %s polls", event["run_uuid"], event["polls"])
+        return self._advance(self.client(), deadline)
 
 
 def sha256_of(path: Path) -> str:

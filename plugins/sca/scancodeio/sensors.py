@@ -9,9 +9,8 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
-from sca.common.errors import DeadlineExceededError, RunFailedError, TransientServiceError
 from sca.common.fail_fast import FailFastOnPermanentErrors
-from sca.common.pipeline_run import raise_for_run
+from sca.common.pipeline_run import raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY
 from sca.scancodeio.client import SERVICE
 from sca.scancodeio.hook import ScanCodeIOHook
@@ -62,11 +61,5 @@ class ScanCodeIORunSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        status = event["status"]
-        if status == RunStatus.SUCCESS:
-            return event
-        if status == "timeout":
-            raise DeadlineExceededError(event["message"], service=SERVICE)
-        if status == "error":
-            raise TransientServiceError(event["message"], service=SERVICE)
-        raise RunFailedError(event["message"], service=SERVICE, detail={"status": status})
+        raise_for_event(event, SERVICE)
+        return event
