@@ -4,7 +4,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="${SCA_RUN_DIR:-$ROOT/.run}"
-CACHE_DIR="${SCA_CACHE_DIR:-$HOME/.cache/sca-orchestrator}"
+USER_HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+CACHE_DIR="${SCA_CACHE_DIR:-${XDG_CACHE_HOME:-$USER_HOME/.cache}/sca-orchestrator}"
 
 SCA_HOST=127.0.0.1
 PG_PORT="${SCA_PG_PORT:-55440}"
@@ -28,7 +29,7 @@ die() { log "ERROR: $*"; exit 1; }
 find_python312() {
   local candidate
   for candidate in "${SCA_PYTHON:-}" "$(command -v python3.12 2>/dev/null || true)" \
-      "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.12.*/bin/python3; do
+      "$(pyenv root 2>/dev/null || echo "$USER_HOME/.pyenv")"/versions/3.12.*/bin/python3; do
     [ -n "$candidate" ] && [ -x "$candidate" ] || continue
     if "$candidate" -c 'import sys; raise SystemExit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
       echo "$candidate"; return 0

@@ -93,7 +93,7 @@ export SCANCODEIO_SITE_URL="http://$SCA_HOST:$SCIO_PORT/"
 SCIOENV
 }
 
-scio() { (cd "$RUN_DIR/scio" && env -i HOME="$HOME" SCA_SCIO_TOKEN="${SCA_SCIO_TOKEN:-}" bash -c "source '$RUN_DIR/scio.env' && exec \"\$@\"" scio "$@"); }
+scio() { (cd "$RUN_DIR/scio" && env -i HOME="$USER_HOME" SCA_SCIO_TOKEN="${SCA_SCIO_TOKEN:-}" bash -c "source '$RUN_DIR/scio.env' && exec \"\$@\"" scio "$@"); }
 
 ensure_scancodeio() {
   write_scio_env
@@ -105,8 +105,8 @@ ensure_scancodeio() {
     echo "$SCIO_VENV" >"$RUN_DIR/scio/.migrated"
   fi
   local in_scio="cd '$RUN_DIR/scio' && source '$RUN_DIR/scio.env' && exec"
-  start_bg scio-worker env -i HOME="$HOME" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
-  start_bg scio-web env -i HOME="$HOME" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
+  start_bg scio-worker env -i HOME="$USER_HOME" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
+  start_bg scio-web env -i HOME="$USER_HOME" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
 }
 
 # --- Demo inputs file server, sandboxes ---------------------------------------------------------

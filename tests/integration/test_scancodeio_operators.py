@@ -117,3 +117,41 @@ def test_a_failed_run_fails_the_operator_with_its_error(scio, unique, context) -
     sensor = ScanCodeIORunSensor(task_id="s", run_uuid=scio.get_project(created["uuid"])["runs"][0]["uuid"])
     with pytest.raises(RunFailedError, match="failure"):
         sensor.execute(context)
+
+
+def test_several_pipelines_run_in_order(scio, unique, demo_dir, context) -> None:
+    created = ScanCodeIOCreateProjectOperator(
+        task_id="create",
+        project_name=unique("multi"),
+        pipelines=["scan_codebase", "collect_symbols_pygments"],
+        upload_file=str(demo_dir / ACME),
+        upload_file_tag="source",
+    ).execute(context)
+    project = scio.get_project(created["uuid"])
+    assert project["input_sources"][0]["tag"] == "source"
+    assert [r["pipeline_name"] for r in project["runs"]] == ["scan_codebase", "collect_symbols_pygments"]
+    result = ScanCodeIORunPipelinesOperator(
+        task_id="run",
+        project_uuid=created["uuid"],
+        pipelines=["scan_codebase", "collect_symbols_pygments"],
+        deferrable=False,
+        poll_interval=1,
+    ).execute(context)
+    assert [(r["pipeline"], r["status"]) for r in result["runs"]] == [
+        ("scan_codebase", "success"),
+        ("collect_symbols_pygments", "success"),
+    ]
+
+
+def test_a_failure_midway_names_the_failing_run(scio, unique, demo_dir, context) -> None:
+    pipelines = ["inspect_packages:StaticResolver", "scan_codebase"]  # the second one fails on this server
+    created = ScanCodeIOCreateProjectOperator(
+        task_id="create", project_name=unique("midway"), pipelines=pipelines, upload_file=str(demo_dir / ACME)
+    ).execute(context)
+    op = ScanCodeIORunPipelinesOperator(
+        task_id="run", project_uuid=created["uuid"], pipelines=pipelines, deferrable=False, poll_interval=1
+    )
+    with pytest.raises(RunFailedError, match=r"\(scan_codebase\) ended failure"):
+        op.execute(context)
+    runs = scio.get_project(created["uuid"])["runs"]
+    assert [r["status"] for r in runs] == ["success", "failure"]
