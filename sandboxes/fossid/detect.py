@@ -42,10 +42,6 @@ COPYLEFT = frozenset(
 MAX_READ = 512 * 1024
 
 
-def detect_licenses(text: str) -> list[str]:
-    return detect(text)[0]
-
-
 def detect(text: str) -> tuple[list[str], str]:
     """(licenses, kind): kind "declaration" for SPDX lines and metadata, "text" for license texts."""
     found: list[str] = []

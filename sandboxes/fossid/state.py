@@ -13,7 +13,7 @@ import time
 import tomllib
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -386,7 +386,3 @@ def _split_req(spec: str) -> tuple[str, str]:
     spec = spec.split(";", 1)[0].strip()
     match = re.match(r"^([A-Za-z0-9._-]+)\s*(\[.*?\])?\s*(.*)$", spec)
     return (match.group(1), match.group(3).strip()) if match else (spec, "")
-
-
-def age(days: float) -> float:
-    return (datetime.now() - timedelta(days=days)).timestamp()

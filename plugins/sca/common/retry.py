@@ -37,6 +37,3 @@ def parse_retry_after(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
-
-
-NO_RETRY = RetryPolicy(attempts=1)

@@ -317,6 +317,8 @@ class FossIDClient:
 
     def generate_report(self, scan_code: str, report_type: str, **options: Any) -> str:
         """Start an asynchronous scan report; returns its process id."""
+        if report_type not in REPORT_TYPES:
+            raise ValueError(f"unknown FossID report type {report_type!r}; Workbench has {REPORT_TYPES}")
         if report_type in SYNC_ONLY_REPORTS:
             raise ValueError(f"{report_type} reports are synchronous: use download_sync_report")
         data = self.call(
