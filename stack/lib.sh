@@ -41,8 +41,8 @@ find_python312() {
 # A cache key that changes when any of the given files changes.
 files_key() { cat "$@" | sha256sum | cut -c1-12; }
 
-AIRFLOW_VENV="$CACHE_DIR/venv-airflow-$(files_key "$ROOT/requirements.txt")"
-SCIO_VENV="$CACHE_DIR/venv-scancodeio-$(files_key "$ROOT/stack/scio/requirements-scio.txt")"
+AIRFLOW_VENV="$CACHE_DIR/venv-airflow-$(files_key "$ROOT/requirements.txt" "$ROOT/requirements.lock")"
+SCIO_VENV="$CACHE_DIR/venv-scancodeio-$(files_key "$ROOT/stack/scio/requirements-scio.txt" "$ROOT/stack/scio/requirements-scio.lock")"
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the stack needs; idempotent and cached. Safe to run on every `make`.
 #  - redis-server (Debian package) when missing
-#  - the project venv (Airflow + scancode-toolkit ...) from requirements.txt
-#  - the ScanCode.io 38.2.0 venv from stack/scio/requirements-scio.txt
+#  - the project venv (Airflow + scancode-toolkit ...) from requirements.txt, constrained to the
+#    tested versions of every package in requirements.lock
+#  - the ScanCode.io 38.2.0 venv from stack/scio/requirements-scio.txt (+ requirements-scio.lock)
 # Venvs live under $CACHE_DIR keyed by the hash of their requirement file, so a second run
 # (or a second CI run on the same machine) reuses them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,7 +48,7 @@ ensure_airflow_venv() {
   local py; py=$(find_python312)
   log "creating the project venv at $AIRFLOW_VENV (about 1 minute)"
   make_venv "$AIRFLOW_VENV" "$py"
-  pip_quiet "$AIRFLOW_VENV.partial" -r "$ROOT/requirements.txt"
+  pip_quiet "$AIRFLOW_VENV.partial" -r "$ROOT/requirements.txt" -c "$ROOT/requirements.lock"
   finish_venv "$AIRFLOW_VENV"
   "$AIRFLOW_VENV/bin/scancode" --version >/dev/null || die "scancode --version fails in $AIRFLOW_VENV (pluggy pin?)"
   touch "$AIRFLOW_VENV/.complete"
@@ -59,7 +60,7 @@ ensure_scio_venv() {
   log "creating the ScanCode.io venv at $SCIO_VENV (about 1 minute)"
   make_venv "$SCIO_VENV" "$py"
   pip_quiet "$SCIO_VENV.partial" --no-deps scancodeio==38.2.0
-  pip_quiet "$SCIO_VENV.partial" -r "$ROOT/stack/scio/requirements-scio.txt"
+  pip_quiet "$SCIO_VENV.partial" -r "$ROOT/stack/scio/requirements-scio.txt" -c "$ROOT/stack/scio/requirements-scio.lock"
   log "installed certifi 2026.10.18 in place of scancodeio's unserved 2026.10.19 pin (expected)"
   finish_venv "$SCIO_VENV"
   "$SCIO_VENV/bin/scanpipe" --version >/dev/null || die "scanpipe --version fails in $SCIO_VENV"

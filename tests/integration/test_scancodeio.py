@@ -157,6 +157,7 @@ def test_project_lifecycle_endpoints(scio, unique, inputs_base_url, demo_dir, tm
     assert {s["filename"] for s in detail["input_sources"]} >= {SDIST}
     assert detail["runs"][0]["selected_groups"] == ["StaticResolver"]
     assert [p["uuid"] for p in scio.list_projects(name=name)] == [uuid]
+    assert [p["name"] for p in scio.list_projects(uuid=uuid)] == [name]
     assert uuid in [p["uuid"] for p in scio.list_projects(label="pytest-lifecycle")]
     assert scio.find_project(name)["uuid"] == uuid
     assert "deleted" in scio.delete_pipeline(detail["runs"][0]["uuid"])["status"]
