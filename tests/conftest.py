@@ -4,6 +4,7 @@ server is not there, and says which command starts it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -96,3 +97,14 @@ class RecordingTaskInstance:
 @pytest.fixture
 def context() -> dict[str, Any]:
     return {"ti": RecordingTaskInstance()}
+
+
+def first_event(trigger: Any) -> dict[str, Any]:
+    """Run a trigger the way the triggerer does and return its (single) event's payload."""
+
+    async def run() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    return asyncio.run(run())

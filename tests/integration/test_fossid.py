@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -29,6 +28,7 @@ from sca.fossid.operators import (
 from sca.fossid.sensors import FossIDStatusSensor
 from sca.fossid.status import FossIDStatus
 from sca.fossid.triggers import FossIDStatusTrigger
+from tests.conftest import first_event
 from tests.sandbox_process import configure, sandbox
 
 USER, KEY = "sca-bot", "test-key-0001"
@@ -199,12 +199,7 @@ def test_deferred_scan_wait_round_trips_through_the_trigger(client, conn_env, un
         op.execute(context)
     classpath, kwargs = deferred.value.trigger.serialize()
     assert classpath == "sca.fossid.triggers.FossIDStatusTrigger"
-
-    async def first_event():
-        async for event in FossIDStatusTrigger(**kwargs).run():
-            return event.payload
-
-    event = asyncio.run(first_event())
+    event = first_event(FossIDStatusTrigger(**kwargs))
     assert event["status"] == "FINISHED" and event["percentage"] == 100
     assert op.execute_complete(context, event)["status"] == "FINISHED"
     assert FossIDStatusSensor(task_id="s", scan_code=scan, fossid_conn_id=conn_env).execute(context)
@@ -220,12 +215,7 @@ def test_stuck_queued_scan_reaches_the_deadline(client, conn_env, unique, fossid
         trigger = FossIDStatusTrigger(
             scan_code=scan, fossid_conn_id=conn_env, deadline=time.time() + 1.5, poll_interval=0.3
         )
-
-        async def first_event():
-            async for event in trigger.run():
-                return event.payload
-
-        event = asyncio.run(first_event())
+        event = first_event(trigger)
     finally:
         configure(fossid_url, stuck_queued=False)
     assert event["status"] == "timeout" and "QUEUED" in event["message"]

@@ -3,7 +3,6 @@ scanned with scancode-toolkit), with a real ScanCode.io result for matching."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ from sca.purldb.operators import (
 )
 from sca.purldb.sensors import PurlDBMatchingSensor
 from sca.purldb.triggers import PurlDBMatchingTrigger
-from tests.conftest import ROOT, wait_for_run
+from tests.conftest import ROOT, first_event, wait_for_run
 from tests.sandbox_process import configure, sandbox
 
 TOKEN = "purldb-test-token"
@@ -125,12 +124,7 @@ def test_matching_defers_and_round_trips_through_the_trigger(client, conn_id, ac
         op.execute(context)
     classpath, kwargs = deferred.value.trigger.serialize()
     assert classpath == "sca.purldb.triggers.PurlDBMatchingTrigger"
-
-    async def first_event():
-        async for event in PurlDBMatchingTrigger(**kwargs).run():
-            return event.payload
-
-    event = asyncio.run(first_event())
+    event = first_event(PurlDBMatchingTrigger(**kwargs))
     assert event["status"] == "success"
     assert SIX_PURL in {p["purl"] for p in op.execute_complete(context, event)["packages"]}
     sensor = PurlDBMatchingSensor(task_id="s", run_uuid=event["run_uuid"], purldb_conn_id=conn_id)

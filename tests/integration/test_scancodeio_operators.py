@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sca.scancodeio.operators import (
 )
 from sca.scancodeio.sensors import ScanCodeIORunSensor
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
+from tests.conftest import first_event
 
 ACME = "acme-widget-1.0.tar.gz"
 
@@ -88,12 +88,7 @@ def test_deferred_wait_round_trips_through_the_trigger(scio, unique, demo_dir, c
     assert classpath == "sca.scancodeio.triggers.ScanCodeIORunTrigger"
     assert all(isinstance(v, (str, int, float, type(None))) for v in kwargs.values())
     trigger = ScanCodeIORunTrigger(**kwargs)  # what the triggerer does with the serialized form
-
-    async def first_event():
-        async for event in trigger.run():
-            return event.payload
-
-    event = asyncio.run(first_event())
+    event = first_event(trigger)
     assert event["status"] == "success" and event["polls"] >= 1
     done = op.execute_complete(context, event, **deferred.value.kwargs)
     assert [r["status"] for r in done["runs"]] == ["success"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 from pathlib import Path
 from typing import Any
+
+from sca.common.files import sha256_of
 
 REPORT_NAMES = ("summary.json", "summary.md", "summary.html")
 MARKERS = "submission.json"  # bookkeeping files of the operators, not outputs
@@ -19,8 +20,7 @@ def inventory(folder: Path) -> list[dict[str, Any]]:
         rel = path.relative_to(folder).as_posix()
         if rel in REPORT_NAMES or rel.endswith((".part", MARKERS)):
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        files.append({"path": rel, "bytes": path.stat().st_size, "sha256": digest})
+        files.append({"path": rel, "bytes": path.stat().st_size, "sha256": sha256_of(path)})
     return files
 
 

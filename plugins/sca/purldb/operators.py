@@ -3,7 +3,6 @@ in batches, validate purls, resolve a purl to a download URL."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from airflow.sdk import BaseOperator, Context
 
 from sca.common.errors import DeadlineExceededError
 from sca.common.fail_fast import FailFastOnPermanentErrors
+from sca.common.files import sha256_of
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
 from sca.purldb.client import SERVICE, LookupStats, PurlDBClient, matching_run_uuid, summarize_matches
@@ -22,10 +22,6 @@ from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
 
 MARKER = "purldb-matching-submission.json"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class PurlDBBaseOperator(FailFastOnPermanentErrors, BaseOperator):
@@ -89,7 +85,7 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         client = self.client()
         scan = self.scan_file()
-        digest = _sha256(scan)
+        digest = sha256_of(scan)
         marker = Path(self.output_dir) / MARKER
         previous = json.loads(marker.read_text()) if marker.is_file() else {}
         if previous.get("scan_sha256") == digest:

@@ -9,7 +9,6 @@ already succeeded are not run again.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from sca.common.errors import (
     PermanentServiceError,
 )
 from sca.common.fail_fast import FailFastOnPermanentErrors
+from sca.common.files import sha256_of
 from sca.common.pipeline_run import raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, PollSchedule, wait_briefly
 from sca.scancodeio.client import (
@@ -294,14 +294,6 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
         raise_for_event(event, SERVICE)
         self.log.info("ScanCode.io run %s succeeded after %s polls", event["run_uuid"], event["polls"])
         return self._advance(self.client(), deadline)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ScanCodeIODownloadOutputsOperator(ScanCodeIOBaseOperator):
