@@ -33,7 +33,7 @@ if [ -f "$RUN_DIR/pg_dir" ]; then
   PG_DIR=$(cat "$RUN_DIR/pg_dir")
   PG_BIN="$(dirname "$(command -v pg_ctl 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")"
   if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null)
     else "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null; fi
     log "stopped PostgreSQL"
   fi

@@ -39,7 +39,8 @@ SECRETS
 # must be reachable by that user, so it lives under /var/tmp rather than inside the checkout.
 PG_BIN="$(dirname "$(command -v initdb 2>/dev/null || echo /usr/lib/postgresql/15/bin/initdb)")"
 PG_DIR="${SCA_PG_DIR:-/var/tmp/sca-orchestrator-$(echo "$ROOT" | sha256sum | cut -c1-10)/pg}"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# From /: the postgres user may not be allowed into the checkout (a mktemp -d clone is mode 700).
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 psql_admin() { psql -h "$SCA_HOST" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
 
 ensure_postgres() {
