@@ -1,66 +1,25 @@
 """sca_scan: one input through ScanCode.io, PurlDB and FossID, judged by one gate, published as a
-run folder with every output, ``summary.json`` and a human-readable ``summary.md``/``.html``.
+report in the artefact store and loaded into the results warehouse.
 
 Trigger it from the UI form (Trigger DAG → the params below) or the REST API (see README). The
-input is fetched once; ScanCode.io and FossID get the same bytes; PurlDB matches ScanCode.io's
-results. Tools switched off are skipped. The gate's verdict is always published; ``enforce_gate``
-then fails the run when the verdict is FAIL and the gate action is "fail".
+scan unit (``sca.tasks.scan_unit``) does the work: fetch once into the content-addressed store,
+each tool reused from the ledger when the same bytes were scanned with the same settings, the
+gate over typed results, the warehouse load, the reports. ``enforce_gate`` then fails the run
+when the verdict is FAIL or INCOMPLETE and the gate action is "fail".
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, task
 
-from sca.common.runfolder import run_folder
-from sca.fossid.operators import (
-    FossIDCollectResultsOperator,
-    FossIDCreateScanOperator,
-    FossIDDependencyAnalysisOperator,
-    FossIDEnsureProjectOperator,
-    FossIDExtractArchivesOperator,
-    FossIDReportsOperator,
-    FossIDRunScanOperator,
-    FossIDUploadOperator,
-)
-from sca.purldb.operators import PurlDBMatchOperator
-from sca.scancodeio.naming import project_name
-from sca.scancodeio.operators import (
-    ScanCodeIOAddInputOperator,
-    ScanCodeIOCollectResultsOperator,
-    ScanCodeIOCreateProjectOperator,
-    ScanCodeIODownloadOutputsOperator,
-    ScanCodeIORunPipelinesOperator,
-)
+from sca.tasks.scan_unit import scan_unit
 
 DAG_ID = "sca_scan"
-REPORT_ASSETS = {
-    kind: Asset(uri=f"sca://{DAG_ID}/{kind}", name=f"{DAG_ID}_{kind}_report")
-    for kind in ("summary", "scancodeio", "purldb", "fossid")
-}
-FETCHED = "{{ ti.xcom_pull(task_ids='fetch_input') }}"
-PROJECT = "{{ ti.xcom_pull(task_ids='scancodeio.create_project')['uuid'] }}"
-SCAN_CODE = "{{ project_name(dag.dag_id, run_id, params.input) }}"
-
-
-def scancodeio_results(ti) -> dict | None:
-    """What the ScanCode.io group collected, with the project's UI link (None when skipped)."""
-    collected = ti.xcom_pull(task_ids="scancodeio.collect_results")
-    if not collected:
-        return None
-    return {
-        **collected,
-        "ui_url": ti.xcom_pull(task_ids="scancodeio.create_project")["ui_url"],
-        "outputs": ti.xcom_pull(task_ids="scancodeio.download_outputs"),
-    }
-
-
-def folder(part: str) -> str:
-    return "{{ run_folder(dag.dag_id, run_id, '" + part + "') }}"
+UNIT = "scan"
+REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
 
 
 @dag(
@@ -77,7 +36,6 @@ def folder(part: str) -> str:
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
     },
-    user_defined_macros={"run_folder": run_folder, "project_name": project_name},
     doc_md=__doc__,
     params={
         "input": Param(
@@ -149,218 +107,43 @@ def folder(part: str) -> str:
             description="fail: a FAIL verdict fails the run; warn: it is only reported.",
         ),
         "max_input_mb": Param(512, type="integer", minimum=1, maximum=10240, title="Input size limit (MiB)"),
+        "fossid_max_age_days": Param(
+            30,
+            type=["number", "null"],
+            minimum=0,
+            title="FossID reuse window (days)",
+            description="A finished FossID scan of the same bytes and settings is reused for this many days "
+            "(its knowledge base changes); null: always.",
+        ),
     },
 )
 def sca_scan() -> None:
-    @task(retries=3, multiple_outputs=False)
-    def fetch_input() -> dict:
-        from sca.common.fail_fast import fail_fast
-        from sca.pipeline.fetch import fetch_input as fetch
-        from sca.purldb.hook import PurlDBHook
+    unit = scan_unit(
+        UNIT,
+        input_value="{{ params.input }}",
+        scancodeio_pipelines="{{ params.scancodeio_pipelines }}",
+        scancodeio_formats="{{ params.scancodeio_formats }}",
+        run_purldb="{{ params.run_purldb }}",
+        run_fossid="{{ params.run_fossid }}",
+        fossid_project="{{ params.fossid_project }}",
+        fossid_scan_options="{{ params.fossid_scan_options }}",
+        fossid_reports="{{ params.fossid_reports }}",
+        fossid_max_age_days="{{ params.fossid_max_age_days }}",
+        fail_level="{{ params.fail_level }}",
+        gate_action="{{ params.gate_action }}",
+        max_input_mb="{{ params.max_input_mb }}",
+        outlets=[REPORT],
+    )
 
-        context = get_current_context()
-        params = context["params"]
-        fetched = fail_fast(fetch)(
-            params["input"],
-            inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
-            target_dir=Path(run_folder(DAG_ID, context["run_id"], "input")),
-            max_bytes=int(params["max_input_mb"]) * 1024 * 1024,
-            resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
-        )
-        print(f"Fetched {fetched.source} -> {fetched.path} ({fetched.size} bytes, sha256 {fetched.sha256})")
-        return fetched.as_dict()
-
-    fetched = fetch_input()
-
-    with TaskGroup("scancodeio") as scancodeio:
-        create = ScanCodeIOCreateProjectOperator(
-            task_id="create_project",
-            project_name=SCAN_CODE,
-            pipelines="{{ params.scancodeio_pipelines }}",
-            labels=[DAG_ID],
-        )
-        upload = ScanCodeIOAddInputOperator(
-            task_id="upload", project_uuid=PROJECT, upload_file="{{ ti.xcom_pull(task_ids='fetch_input')['path'] }}"
-        )
-        run = ScanCodeIORunPipelinesOperator(
-            task_id="run_pipelines",
-            project_uuid=PROJECT,
-            pipelines="{{ params.scancodeio_pipelines }}",
-            poll_interval=3.0,
-            max_poll_interval=30.0,
-        )
-        outputs = ScanCodeIODownloadOutputsOperator(
-            task_id="download_outputs",
-            project_uuid=PROJECT,
-            output_dir=folder("scancodeio"),
-            formats="{{ params.scancodeio_formats }}",
-        )
-        collect = ScanCodeIOCollectResultsOperator(
-            task_id="collect_results",
-            project_uuid=PROJECT,
-            output_dir=folder("scancodeio"),
-            fail_level="{{ params.fail_level }}",
-        )
-        create >> upload >> run >> [outputs, collect]
-
-    @task
-    def tool_enabled(switch: str) -> bool:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        if not get_current_context()["params"][switch]:
-            raise AirflowSkipException(f"{switch} is off for this run")
-        return True
-
-    with TaskGroup("purldb") as purldb:
-        match = PurlDBMatchOperator(task_id="match", scancodeio_project_uuid=PROJECT, output_dir=folder("purldb"))
-
-        @task(multiple_outputs=False)
-        def enrich(matches: dict) -> dict:
-            """PurlDB's package data (license, homepage, download URL, sets) for every matched package."""
-            import json
-
-            from sca.purldb.hook import PurlDBHook
-
-            client = PurlDBHook().get_conn()
-            enriched = {
-                p["purl"]: [
-                    {
-                        k: pkg.get(k)
-                        for k in (
-                            "filename",
-                            "declared_license_expression",
-                            "homepage_url",
-                            "download_url",
-                            "sha1",
-                            "release_date",
-                        )
-                    }
-                    for pkg in client.packages(purl=p["purl"])
-                ]
-                for p in matches["packages"]
-            }
-            target = Path(matches["matches_path"]).with_name("purldb-enrichment.json")
-            target.write_text(json.dumps(enriched, indent=2))
-            return {**matches, "enrichment_path": str(target)}
-
-        tool_enabled.override(task_id="enabled")("run_purldb") >> match
-        enriched = enrich(match.output)
-
-    with TaskGroup("fossid") as fossid:
-        project = FossIDEnsureProjectOperator(task_id="ensure_project", project_code="{{ params.fossid_project }}")
-        scan = FossIDCreateScanOperator(
-            task_id="create_scan",
-            project_code="{{ params.fossid_project }}",
-            scan_code=SCAN_CODE,
-            scan_name="{{ ti.xcom_pull(task_ids='fetch_input')['filename'] }}",
-        )
-        fossid_upload = FossIDUploadOperator(
-            task_id="upload", scan_code=SCAN_CODE, file_path="{{ ti.xcom_pull(task_ids='fetch_input')['path'] }}"
-        )
-        extract = FossIDExtractArchivesOperator(task_id="extract_archives", scan_code=SCAN_CODE, poll_interval=2.0)
-        fossid_run = FossIDRunScanOperator(
-            task_id="run_scan", scan_code=SCAN_CODE, poll_interval=3.0, scan_options="{{ params.fossid_scan_options }}"
-        )
-        dependencies = FossIDDependencyAnalysisOperator(
-            task_id="dependency_analysis", scan_code=SCAN_CODE, poll_interval=2.0
-        )
-        reports = FossIDReportsOperator(
-            task_id="reports",
-            scan_code=SCAN_CODE,
-            output_dir=folder("fossid"),
-            report_types="{{ params.fossid_reports }}",
-        )
-        fossid_collect = FossIDCollectResultsOperator(
-            task_id="collect_results",
-            scan_code=SCAN_CODE,
-            project_code="{{ params.fossid_project }}",
-            output_dir=folder("fossid"),
-        )
-        (
-            tool_enabled.override(task_id="enabled")("run_fossid")
-            >> project
-            >> scan
-            >> fossid_upload
-            >> extract
-            >> fossid_run
-            >> dependencies
-            >> [reports, fossid_collect]
-        )
-
-    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
-    def gate() -> dict:
-        import json
-
-        from sca.pipeline.gate import evaluate
-
-        context = get_current_context()
-        ti, params = context["ti"], context["params"]
-        scio = scancodeio_results(ti)
-        verdict = evaluate(
-            ti.xcom_pull(task_ids="fetch_input")["filename"],
-            scancodeio=scio,
-            fossid=ti.xcom_pull(task_ids="fossid.collect_results"),
-            purldb=ti.xcom_pull(task_ids="purldb.enrich"),
-            fail_level=params["fail_level"],
-            action=params["gate_action"],
-        )
-        result = verdict.as_dict()
-        Path(run_folder(DAG_ID, context["run_id"]), "gate.json").write_text(json.dumps(result, indent=2))
-        print(verdict.message())
-        return result
-
-    @task(outlets=list(REPORT_ASSETS.values()), multiple_outputs=False)
-    def publish(verdict: dict) -> dict:
-        from sca.pipeline.report import build_summary, write_reports
-
-        context = get_current_context()
-        ti = context["ti"]
-        root = Path(run_folder(DAG_ID, context["run_id"]))
-        scio = scancodeio_results(ti)
-        fos = ti.xcom_pull(task_ids="fossid.collect_results")
-        if fos:
-            fos = {**fos, "reports": ti.xcom_pull(task_ids="fossid.reports")}
-        summary = build_summary(
-            run={"dag_id": DAG_ID, "run_id": context["run_id"]},
-            fetched=ti.xcom_pull(task_ids="fetch_input"),
-            verdict=verdict,
-            scancodeio=scio,
-            purldb=ti.xcom_pull(task_ids="purldb.enrich"),
-            fossid=fos,
-            folder=root,
-        )
-        paths = write_reports(root, summary)
-        parts = {
-            "summary": paths["summary.json"],
-            "scancodeio": str(root / "scancodeio"),
-            "purldb": str(root / "purldb"),
-            "fossid": str(root / "fossid"),
-        }
-        for kind, asset in REPORT_ASSETS.items():
-            context["outlet_events"][asset].extra = {
-                "path": parts[kind],
-                "package": summary["input"]["filename"],
-                "verdict": verdict["status"],
-                "skipped": kind in summary["skipped"],
-                "run_id": context["run_id"],
-            }
-        print(f"Report: {paths['summary.md']}")
-        return {"results_dir": str(root), "verdict": verdict["status"], **paths}
-
-    @task
-    def enforce_gate(verdict: dict) -> str:
+    @task(retries=0)
+    def enforce_gate(report: dict) -> str:
         from airflow.sdk.exceptions import AirflowFailException
 
-        if verdict["status"] == "fail" and verdict["action"] == "fail":
-            raise AirflowFailException(verdict["message"])
-        return verdict["status"]
+        if report["fails_run"]:
+            raise AirflowFailException(report["message"])
+        return str(report["verdict"])
 
-    verdict = gate()
-    fetched >> scancodeio >> purldb
-    fetched >> fossid
-    [scancodeio, enriched, fossid] >> verdict
-    published = publish(verdict)
-    published >> enforce_gate(verdict)
+    unit >> enforce_gate("{{ ti.xcom_pull(task_ids='" + UNIT + ".report') }}")
 
 
 sca_scan()

@@ -25,6 +25,8 @@ fi
 # Where the DAGs find inputs given as paths, and where they write run folders.
 export SCA_INPUTS_DIR="${SCA_INPUTS_DIR:-$ROOT/include/demo}"
 export SCA_RESULTS_DIR="${SCA_RESULTS_DIR:-$RUN_DIR/results}"
+# Every artefact (inputs, tool outputs, reports) lives under this root; s3:// or gs:// in production.
+export SCA_ARTEFACT_ROOT="${SCA_ARTEFACT_ROOT:-file://$RUN_DIR/artefacts}"
 export SCA_INPUTS_BASE_URL="http://$SCA_HOST:$INPUTS_PORT"
 
 # Connections to the services. Production sets these (or a secrets backend) to the real servers.

@@ -146,10 +146,36 @@ ensure_airflow() {
     airflow db migrate >"$LOGS/airflow-migrate.log" 2>&1 || die "airflow db migrate failed: see $LOGS/airflow-migrate.log"
     touch "$AIRFLOW_HOME/.migrated"
   fi
+  ensure_pools
   start_bg airflow-api-server airflow api-server
   start_bg airflow-scheduler airflow scheduler --skip-serve-logs
   start_bg airflow-dag-processor airflow dag-processor
   start_bg airflow-triggerer airflow triggerer --skip-serve-logs
+}
+
+# One pool per service bounds the submissions to it (sizes: SCA_POOL_SCANCODEIO/_PURLDB/_FOSSID).
+ensure_pools() {
+  local pools="$RUN_DIR/pools.json"
+  cat >"$pools.new" <<JSON
+{
+  "scancodeio": {"slots": ${SCA_POOL_SCANCODEIO:-4}, "description": "tasks that call ScanCode.io", "include_deferred": false},
+  "purldb": {"slots": ${SCA_POOL_PURLDB:-4}, "description": "tasks that call PurlDB", "include_deferred": false},
+  "fossid": {"slots": ${SCA_POOL_FOSSID:-4}, "description": "tasks that call FossID Workbench", "include_deferred": false}
+}
+JSON
+  if ! cmp -s "$pools" "$pools.new"; then
+    log "setting the service pools (scancodeio, purldb, fossid)"
+    airflow pools import "$pools.new" >>"$LOGS/airflow-migrate.log" 2>&1 || die "airflow pools import failed: see $LOGS/airflow-migrate.log"
+    mv "$pools.new" "$pools"
+  else
+    rm -f "$pools.new"
+  fi
+}
+
+# The ledger and results warehouse in the sca database (idempotent: applied versions are skipped).
+ensure_warehouse() {
+  (cd "$ROOT" && PYTHONPATH="$ROOT/plugins" "$AIRFLOW_VENV/bin/python" -m sca.store.migrate) >>"$LOGS/warehouse-migrate.log" 2>&1 \
+    || die "warehouse migrations failed: see $LOGS/warehouse-migrate.log"
 }
 
 wait_ready() {
@@ -176,6 +202,7 @@ PY
 ensure_secrets
 ensure_postgres
 ensure_redis
+ensure_warehouse
 ensure_scancodeio
 ensure_inputs_server
 ensure_sandboxes

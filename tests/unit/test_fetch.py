@@ -1,4 +1,5 @@
-"""Input fetching: paths stay inside the inputs folder; URLs are streamed once with limits."""
+"""Input fetching: paths stay inside the inputs folder; URLs are streamed once, with limits,
+into the content-addressed artefact store."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ import pytest
 from sca.common.errors import PermanentServiceError
 from sca.common.retry import RetryPolicy
 from sca.pipeline.fetch import InputError, fetch_input, input_kind
+from sca.store.artefacts import ArtefactStore
 from tests.unit.scripted_server import Reply, scripted_server
 
 FAST = RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.02)
+
+
+def store_at(folder: Path) -> ArtefactStore:
+    return ArtefactStore("file://" + str(folder))
+
+
+def stored_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def test_kinds() -> None:
@@ -25,16 +35,20 @@ def test_path_inside_the_inputs_folder(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     (inputs / "pkg.tar.gz").write_bytes(b"abc")
-    fetched = fetch_input("pkg.tar.gz", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
-    assert fetched.sha256 == hashlib.sha256(b"abc").hexdigest() and Path(fetched.path).read_bytes() == b"abc"
+    store = store_at(tmp_path / "out")
+    fetched = fetch_input("pkg.tar.gz", inputs_dir=inputs, store=store, max_bytes=10)
+    digest = hashlib.sha256(b"abc").hexdigest()
+    assert fetched.sha256 == digest and fetched.filename == "pkg.tar.gz"
+    assert fetched.artefact.uri == f"file://{tmp_path}/out/inputs/sha256/{digest[:2]}/{digest}"
+    assert b"".join(store.chunks(fetched.artefact.uri)) == b"abc"
     with pytest.raises(InputError, match="outside the inputs folder"):
-        fetch_input("../secret", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
+        fetch_input("../secret", inputs_dir=inputs, store=store_at(tmp_path / "out"), max_bytes=10)
     with pytest.raises(InputError, match="not a file under the inputs folder"):
-        fetch_input("missing.zip", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=10)
+        fetch_input("missing.zip", inputs_dir=inputs, store=store_at(tmp_path / "out"), max_bytes=10)
     with pytest.raises(InputError, match="over the limit"):
-        fetch_input("pkg.tar.gz", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=2)
+        fetch_input("pkg.tar.gz", inputs_dir=inputs, store=store_at(tmp_path / "out"), max_bytes=2)
     with pytest.raises(InputError, match="empty"):
-        fetch_input("  ", inputs_dir=inputs, target_dir=tmp_path / "out", max_bytes=2)
+        fetch_input("  ", inputs_dir=inputs, store=store_at(tmp_path / "out"), max_bytes=2)
 
 
 def test_url_download_checks(tmp_path: Path) -> None:
@@ -44,25 +58,25 @@ def test_url_download_checks(tmp_path: Path) -> None:
         srv.script("/page", Reply(200, b"<html>download page</html>", {"Content-Type": "text/html; charset=utf-8"}))
         srv.script("/gone.zip", Reply(404, b"not here"))
         fetched = fetch_input(
-            srv.url + "/pkg-1.0.tar.gz", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10_000, retry=FAST
+            srv.url + "/pkg-1.0.tar.gz", inputs_dir=tmp_path, store=store_at(tmp_path / "out"), max_bytes=10_000, retry=FAST
         )
-        assert fetched.filename == "pkg-1.0.tar.gz" and fetched.size == len(body)
+        assert fetched.filename == "pkg-1.0.tar.gz" and fetched.artefact.size == len(body)
         assert fetched.sha256 == hashlib.sha256(body).hexdigest()
         assert srv.count("/pkg-1.0.tar.gz") == 2
         with pytest.raises(InputError, match="text/html, not a package archive"):
-            fetch_input(srv.url + "/page", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10_000)
+            fetch_input(srv.url + "/page", inputs_dir=tmp_path, store=store_at(tmp_path / "out"), max_bytes=10_000)
         with pytest.raises(PermanentServiceError, match="gone.zip answered HTTP 404"):
-            fetch_input(srv.url + "/gone.zip", inputs_dir=tmp_path, target_dir=tmp_path / "out", max_bytes=10)
+            fetch_input(srv.url + "/gone.zip", inputs_dir=tmp_path, store=store_at(tmp_path / "out"), max_bytes=10)
         assert srv.count("/gone.zip") == 1
         with pytest.raises(InputError, match="over the limit"):
             fetch_input(
                 srv.url + "/pkg-1.0.tar.gz",
                 inputs_dir=tmp_path,
-                target_dir=tmp_path / "small",
+                store=store_at(tmp_path / "small"),
                 max_bytes=100,
                 retry=FAST,
             )
-        assert not list((tmp_path / "small").glob("*.part"))
+        assert stored_files(tmp_path / "small") == [], "a refused download leaves nothing in the store"
 
 
 def test_purl_is_resolved_then_downloaded(tmp_path: Path) -> None:
@@ -71,7 +85,7 @@ def test_purl_is_resolved_then_downloaded(tmp_path: Path) -> None:
         fetched = fetch_input(
             "pkg:pypi/six@1.16.0",
             inputs_dir=tmp_path,
-            target_dir=tmp_path / "out",
+            store=store_at(tmp_path / "out"),
             max_bytes=99,
             resolve_purl=lambda purl: (srv.url + "/six.whl", "purldb"),
         )

@@ -1,14 +1,13 @@
-"""Fetch one scan input once — a URL, a purl, or a path under the inputs folder — into the run
-folder, with its sha256, a size limit and a content-type check. Every tool then gets these bytes.
+"""Fetch one scan input once (a URL, a purl, or a path under the inputs folder) into the
+artefact store, content-addressed, with its sha256 computed while it is written, a size limit and
+a content-type check. Every tool then gets these bytes. No Airflow: the store is passed in.
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 import requests
@@ -16,6 +15,7 @@ import requests
 from sca.common.errors import PermanentServiceError, TransientServiceError
 from sca.common.files import filename_from_content_disposition, safe_filename
 from sca.common.retry import RetryPolicy, is_retryable_status
+from sca.core.results import ArtefactRef, InputRef
 
 CHUNK = 1024 * 1024
 # Content types that can never be a package archive: an HTML page in place of a file is the
@@ -27,20 +27,10 @@ class InputError(ValueError):
     """The input cannot be fetched as given (bad path, 404, too big, wrong type): not retried."""
 
 
-@dataclass(frozen=True)
-class FetchedInput:
-    path: str
-    filename: str
-    sha256: str
-    size: int
-    kind: str  # url | purl | path
-    source: str  # what the user gave
-    download_url: str | None = None
-    purl: str | None = None
-    resolved_by: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+class InputSink(Protocol):
+    def put_input(
+        self, chunks: Iterable[bytes], filename: str, media_type: str | None = None, max_bytes: int | None = None
+    ) -> ArtefactRef: ...
 
 
 def input_kind(value: str) -> str:
@@ -51,39 +41,39 @@ def input_kind(value: str) -> str:
     return "path"
 
 
-def _copy_with_digest(source: Path, target: Path, max_bytes: int) -> tuple[str, int]:
-    size = source.stat().st_size
-    if size > max_bytes:
-        raise InputError(f"input {source} is {size} bytes, over the limit of {max_bytes}")
-    digest = hashlib.sha256()
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        for block in iter(lambda: src.read(CHUNK), b""):
-            digest.update(block)
-            dst.write(block)
-    return digest.hexdigest(), size
+def _limited(chunks: Iterable[bytes], max_bytes: int, what: str) -> Iterator[bytes]:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise InputError(f"input {what} is over the limit of {max_bytes} bytes")
+        yield chunk
 
 
-def fetch_path(value: str, inputs_dir: Path, target_dir: Path, max_bytes: int) -> FetchedInput:
+def fetch_path(value: str, inputs_dir: Path, store: InputSink, max_bytes: int) -> InputRef:
     root = inputs_dir.resolve()
     source = (root / value).resolve()
     if root != source and root not in source.parents:
         raise InputError(f"input path {value!r} is outside the inputs folder {root}")
     if not source.is_file():
         raise InputError(f"input path {value!r} is not a file under the inputs folder {root}")
-    target = target_dir / safe_filename(source.name)
-    sha256, size = _copy_with_digest(source, target, max_bytes)
-    return FetchedInput(str(target), target.name, sha256, size, "path", value)
+    size = source.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"input {source} is {size} bytes, over the limit of {max_bytes}")
+    with open(source, "rb") as handle:
+        ref = store.put_input(iter(lambda: handle.read(CHUNK), b""), source.name)
+    return InputRef(ref, ref.name, "path", value)
 
 
 def download(
     url: str,
-    target_dir: Path,
+    store: InputSink,
     max_bytes: int,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] | None = None,
-) -> tuple[Path, str, int]:
-    """Stream ``url`` to ``target_dir`` once: (path, sha256, size). 5xx/429/resets are retried;
-    4xx, an HTML page or a body over ``max_bytes`` are refused with the reason."""
+) -> ArtefactRef:
+    """Stream ``url`` into the store once. 5xx/429/resets (also mid-body: the partial write is
+    discarded) are retried; 4xx, an HTML page or a body over ``max_bytes`` are refused."""
     import time
 
     policy = retry or RetryPolicy()
@@ -113,21 +103,10 @@ def download(
                     or unquote(urlparse(url).path.rsplit("/", 1)[-1])
                     or "input"
                 )
-                target = target_dir / safe_filename(name, "input")
-                digest, size = hashlib.sha256(), 0
-                partial = target.with_name(target.name + ".part")
-                with open(partial, "wb") as handle:
-                    for chunk in response.iter_content(CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            handle.close()
-                            partial.unlink(missing_ok=True)
-                            raise InputError(f"input URL {url} is over the limit of {max_bytes} bytes")
-                        digest.update(chunk)
-                        handle.write(chunk)
-                shutil.move(partial, target)
-                return target, digest.hexdigest(), size
-        except (requests.ConnectionError, requests.Timeout) as exc:
+                return store.put_input(
+                    _limited(response.iter_content(CHUNK), max_bytes, f"URL {url}"), safe_filename(name, "input")
+                )
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             if attempt == policy.attempts:
                 raise TransientServiceError(
                     f"input URL {url}: {type(exc).__name__} after {attempt} attempts", url=url
@@ -140,24 +119,23 @@ def fetch_input(
     value: str,
     *,
     inputs_dir: Path,
-    target_dir: Path,
+    store: InputSink,
     max_bytes: int,
     resolve_purl: Callable[[str], tuple[str, str]] | None = None,
     retry: RetryPolicy | None = None,
-) -> FetchedInput:
+) -> InputRef:
     """Fetch a URL, a purl (resolved to a download URL by ``resolve_purl``) or an inputs-folder path."""
     value = value.strip()
     if not value:
         raise InputError("the input is empty: give a URL, a purl or a path under the inputs folder")
-    target_dir.mkdir(parents=True, exist_ok=True)
     kind = input_kind(value)
     if kind == "path":
-        return fetch_path(value, inputs_dir, target_dir, max_bytes)
+        return fetch_path(value, inputs_dir, store, max_bytes)
     if kind == "purl":
         if resolve_purl is None:
             raise InputError(f"cannot resolve {value}: no purl resolver configured")
         url, resolved_by = resolve_purl(value)
-        path, sha256, size = download(url, target_dir, max_bytes, retry)
-        return FetchedInput(str(path), path.name, sha256, size, "purl", value, url, value, resolved_by)
-    path, sha256, size = download(value, target_dir, max_bytes, retry)
-    return FetchedInput(str(path), path.name, sha256, size, "url", value, value)
+        ref = download(url, store, max_bytes, retry)
+        return InputRef(ref, ref.name, "purl", value, url, value, resolved_by)
+    ref = download(value, store, max_bytes, retry)
+    return InputRef(ref, ref.name, "url", value, value)

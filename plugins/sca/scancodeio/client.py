@@ -107,6 +107,14 @@ class ScanCodeIOClient:
                 )
         return specs
 
+    def server_version(self) -> str | None:
+        """The server's version as its newest run states it (``scancodeio_version``); ScanCode.io
+        has no version endpoint, so a server without any run yet answers None."""
+        page = self.http.get_json("projects/")
+        runs = [r for project in page.get("results") or [] for r in project.get("runs") or []]
+        runs.sort(key=lambda r: r.get("created_date") or "", reverse=True)
+        return next((str(r["scancodeio_version"]) for r in runs if r.get("scancodeio_version")), None)
+
     # -- projects -------------------------------------------------------------------------
     def list_projects(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Projects, every page; filters: name, name__contains, uuid, is_archived, label, ..."""

@@ -1,0 +1,284 @@
+"""The scan unit's FossID task: one Workbench scan per scan key, reused for ``max_age_days``
+(FossID's knowledge base changes, so its results age).
+
+Stages, each skipped when an earlier try (or run) already did it, each wait deferred:
+scan (find or create, named after the key; ledger ``submitted``) → upload (unless the scan has
+the file and extraction finished) → extract archives → scan → dependency analysis → reports
+(asynchronous ones through ``process_queue_id``) → collect. A stale finished scan is deleted in
+Workbench and scanned again under the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Context
+
+from sca.common.errors import RunFailedError
+from sca.common.pipeline_run import raise_for_wait_problem
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.core.keys import ScanKey, fossid_settings
+from sca.core.results import ArtefactRef, FossIDResult, InputRef
+from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
+from sca.fossid.hook import FossIDHook
+from sca.fossid.operators import REPORT_EXTENSIONS
+from sca.fossid.status import CheckStatus, FossIDStatus
+from sca.fossid.triggers import FossIDStatusTrigger
+from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+
+STAGES = ("upload", "extract", "scan", "dependencies", "reports", "collect")
+WAITS = {"extract": "EXTRACT_ARCHIVES", "scan": "SCAN", "dependencies": "DEPENDENCY_ANALYSIS"}
+DEFAULT_SCAN_OPTIONS = {"auto_identification_detect_declaration": True, "auto_identification_detect_copyright": True}
+
+
+class FossIDScanOperator(LedgerToolOperator):
+    tool = "fossid"
+    template_fields: Sequence[str] = (
+        *LedgerToolOperator.template_fields,
+        "project_code",
+        "scan_options",
+        "report_types",
+        "fossid_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        project_code: str = "sca-scans",
+        scan_options: dict[str, Any] | str | None = None,
+        report_types: Sequence[str] | str = ("xlsx", "spdx", "cyclone_dx", "html"),
+        fossid_conn_id: str = FossIDHook.default_conn_name,
+        poll_interval: float = 3.0,
+        max_poll_interval: float = 60.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
+        wait_timeout: timedelta = timedelta(hours=8),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("pool", "fossid")
+        super().__init__(**kwargs)
+        self.project_code = project_code
+        self.scan_options = scan_options
+        self.report_types = report_types
+        self.fossid_conn_id = fossid_conn_id
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
+        self.wait_timeout = wait_timeout
+
+    def client(self) -> FossIDClient:
+        return FossIDHook(self.fossid_conn_id).get_conn()
+
+    def options(self) -> dict[str, Any]:
+        if isinstance(self.scan_options, str):  # not rendered: the DAG passed a plain string
+            raise ValueError(f"scan_options must be an object, not {self.scan_options!r}")
+        return {**DEFAULT_SCAN_OPTIONS, **(self.scan_options or {})}
+
+    def run(self, context: Context) -> dict[str, Any]:
+        started = time.time()
+        fetched = self.input_ref(context)
+        if fetched is None:
+            raise RunFailedError("no input: the fetch task did not produce one", service=SERVICE)
+        client = self.client()
+        settings = {**fossid_settings(self.options(), client.version()), "project_code": self.project_code}
+        key = ScanKey(self.tool, fetched.sha256, settings)
+        self._key = key
+        with self.key_lock(key):
+            return self._run_locked(context, client, key, fetched, started)
+
+    def _run_locked(
+        self, context: Context, client: FossIDClient, key: ScanKey, fetched: InputRef, started: float
+    ) -> dict[str, Any]:
+        settings = dict(key.settings)
+        entry = self.ledger_get(key)
+        if entry is not None and self.reusable(entry):
+            return self.reuse(context, key, entry)
+        scan_code = key.remote_name(fetched.filename)
+        if entry is not None and entry.has_results:
+            self.log.info("Deleting the stale FossID scan %s before scanning again", scan_code)
+            if client.get_scan(scan_code) is not None:
+                client.delete_scan(scan_code)
+            self.ledger("forget_remote", key.tool, key.value)
+        self.ledger("begin", key, scan_code, context["ti"].dag_id, context["ti"].run_id)
+        self._ensure_project(client)
+        scan = client.get_scan(scan_code)
+        if scan is None:
+            try:
+                client.create_scan(self.project_code, scan_code, fetched.filename)
+                self.log.info("Created FossID scan %s", scan_code)
+            except FossIDError:
+                if client.get_scan(scan_code) is None:
+                    raise
+        else:
+            self.log.info("Re-attached to FossID scan %s", scan_code)
+        self.ledger("submitted", key.tool, key.value, scan_code, None, settings["server_version"])
+        state: dict[str, Any] = {
+            "scan_code": scan_code,
+            "sha256": fetched.sha256,
+            "settings": settings,
+            "input": fetched.as_dict(),
+            "started": started,
+            "deadline": started + self.wait_timeout.total_seconds(),
+            "stage": "upload",
+            "uploaded_now": False,
+            "reports": {},
+            "pending_reports": {},
+        }
+        return self._advance(context, client, state)
+
+    def _ensure_project(self, client: FossIDClient) -> None:
+        if client.get_project(self.project_code) is not None:
+            return
+        try:
+            client.create_project(self.project_code, self.project_code)
+        except FossIDError:
+            if client.get_project(self.project_code) is None:
+                raise
+
+    # -- the stage machine ---------------------------------------------------------------------
+    def _advance(self, context: Context, client: FossIDClient, state: dict[str, Any]) -> dict[str, Any]:
+        for stage in STAGES[STAGES.index(state["stage"]) :]:
+            state["stage"] = stage
+            if stage == "upload":
+                self._upload(client, state)
+            elif stage in WAITS:
+                self._wait(client, state, WAITS[stage])
+            elif stage == "reports":
+                self._reports(client, state)
+            else:
+                return self._collect(context, client, state)
+        raise AssertionError("unreachable: collect ends the stages")
+
+    def _upload(self, client: FossIDClient, state: dict[str, Any]) -> None:
+        fetched = InputRef.from_dict(state["input"])
+        code = state["scan_code"]
+        uploaded = (client.get_scan(code) or {}).get("uploaded_files") or []
+        extracted = client.check_status(code, "EXTRACT_ARCHIVES").status is FossIDStatus.FINISHED
+        if fetched.filename in uploaded and extracted:
+            self.log.info("Scan %s already has %s, extracted", code, fetched.filename)
+            return
+        if fetched.filename in uploaded:
+            client.remove_uploaded_content(code, fetched.filename)
+        with WorkFolder(self.task_id) as folder:
+            local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
+            requests_made = client.upload(code, local)
+        state["uploaded_now"] = True
+        self.log.info("Uploaded %s (%d bytes) to %s in %d request(s)", fetched.filename, fetched.artefact.size,
+                      code, requests_made)
+
+    def _needs_start(self, stage_type: str, current: CheckStatus, state: dict[str, Any]) -> bool:
+        if current.status in (FossIDStatus.QUEUED, FossIDStatus.RUNNING):
+            return False
+        if current.status is FossIDStatus.FINISHED:
+            return stage_type == "EXTRACT_ARCHIVES" and state["uploaded_now"]
+        return True
+
+    def _start(self, client: FossIDClient, code: str, stage_type: str) -> None:
+        if stage_type == "EXTRACT_ARCHIVES":
+            client.extract_archives(code, recursive=True)
+        elif stage_type == "SCAN":
+            client.run_scan(code, **self.options())
+        else:
+            client.run_dependency_analysis(code)
+        self.log.info("Started FossID %s for %s", stage_type, code)
+
+    def _wait(
+        self, client: FossIDClient, state: dict[str, Any], stage_type: str, process_id: str | None = None
+    ) -> CheckStatus:
+        code = state["scan_code"]
+        current = client.check_status(code, stage_type, process_id)
+        if process_id is None and not state.get("resumed") and self._needs_start(stage_type, current, state):
+            self._start(client, code, stage_type)
+            current = client.check_status(code, stage_type)
+        state["resumed"] = False
+        if not current.is_terminal and wait_briefly(
+            lambda: client.check_status(code, stage_type, process_id).is_terminal, self.sync_grace_seconds
+        ):
+            current = client.check_status(code, stage_type, process_id)
+        if not current.is_terminal:
+            self.defer(
+                trigger=FossIDStatusTrigger(
+                    scan_code=code,
+                    status_type=stage_type,
+                    process_id=process_id,
+                    fossid_conn_id=self.fossid_conn_id,
+                    deadline=state["deadline"],
+                    poll_interval=self.poll_interval,
+                    max_poll_interval=self.max_poll_interval,
+                    first_poll_delay=self.first_poll_delay,
+                ),
+                method_name="execute_complete",
+                kwargs={"state": state},
+            )
+        if current.status is not FossIDStatus.FINISHED:
+            raise RunFailedError(
+                f"FossID {stage_type} of scan {code} ended {current.status.value}: "
+                f"{current.comment or 'no comment from Workbench'}",
+                service=SERVICE,
+                detail={"status": current.status.value, "comment": current.comment},
+            )
+        return current
+
+    def _reports(self, client: FossIDClient, state: dict[str, Any]) -> None:
+        code = state["scan_code"]
+        key = ScanKey(self.tool, state["sha256"], state["settings"])
+        for report_type in list(self.report_types):
+            if report_type in state["reports"]:
+                continue
+            target_name = f"fossid-scans-{report_type}.{REPORT_EXTENSIONS.get(report_type, 'bin')}"
+            with WorkFolder(self.task_id) as folder:
+                if report_type in SYNC_ONLY_REPORTS:
+                    local = client.download_sync_report(code, report_type, folder / target_name)
+                else:
+                    pid = state["pending_reports"].get(report_type)
+                    if pid is None:
+                        pid = client.generate_report(code, report_type)
+                        state["pending_reports"][report_type] = pid
+                    self._wait(client, state, "REPORT_GENERATION", pid)
+                    local = client.download_report("scans", pid, folder / target_name)
+                if local.stat().st_size == 0:
+                    raise RunFailedError(f"FossID returned an empty {report_type} report", service=SERVICE)
+                ref = self.store.put_file(local, f"tools/fossid/{key.short}/{target_name}")
+            state["reports"][report_type] = ref.as_dict()
+            self.log.info("Stored FossID %s report: %s", report_type, ref.uri)
+
+    def _collect(self, context: Context, client: FossIDClient, state: dict[str, Any]) -> dict[str, Any]:
+        code = state["scan_code"]
+        key = ScanKey(self.tool, state["sha256"], state["settings"])
+        counter = client.get_policy_warnings_counter(code)
+        info = client.project_policy_warnings(self.project_code)
+        warnings = [w for w in info.get("policy_warnings_list") or [] if w.get("scan_code") in (None, code)]
+        try:
+            dependencies = client.get_dependency_analysis_results(code)
+        except FossIDError as exc:
+            if "not been run" not in str(exc):
+                raise
+            dependencies = []
+        result = FossIDResult(
+            scan_code=code,
+            project_code=self.project_code,
+            server_version=state["settings"].get("server_version"),
+            policy_warnings_total=int(counter.get("policy_warnings_total") or 0),
+            policy_warnings=warnings,
+            pending_files=sorted(client.get_pending_files(code).values()),
+            identified_licenses=sorted(str(r.get("identifier")) for r in client.get_identified_licenses(code)),
+            dependencies=[{k: d.get(k) for k in ("name", "version", "type", "file_path")} for d in dependencies],
+            outputs={t: ArtefactRef.from_dict(ref) for t, ref in state["reports"].items()},
+        )
+        stored = self.store.put_json(result.as_dict(), f"tools/fossid/{key.short}/fossid-result.json")
+        return self.succeed(context, key, stored.uri, state["started"], result.server_version)
+
+    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
+        return self.guarded(context, self._resume, context, event, state)
+
+    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        raise_for_wait_problem(event, SERVICE)
+        state["resumed"] = True  # the stage's operation was started: check it, do not start it again
+        assert self._key is not None
+        with self.key_lock(self._key):
+            return self._advance(context, self.client(), state)

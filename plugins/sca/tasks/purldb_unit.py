@@ -1,0 +1,169 @@
+"""The scan unit's PurlDB task: match ScanCode.io's results against PurlDB, reused while fresh.
+
+The key is the sha256 of ScanCode.io's JSON results (read from the artefact store, not
+downloaded again) and the PurlDB server. PurlDB names matching projects itself, so the ledger is
+the re-attach record: written ``submitting`` before the upload and ``submitted`` with the
+matching project's uuid right after, before any wait (it replaces the old marker file).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Context
+
+from sca.common.errors import RunFailedError
+from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.core.keys import ScanKey, purldb_settings
+from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCodeIOResult, ToolRun, ToolStatus
+from sca.purldb.client import SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
+from sca.purldb.hook import PurlDBHook
+from sca.purldb.triggers import PurlDBMatchingTrigger
+from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+
+FILES_IN_RESULT = 20  # matched paths per package kept in the typed result; the warehouse has all
+
+
+class PurlDBMatchScanOperator(LedgerToolOperator):
+    tool = "purldb"
+    template_fields: Sequence[str] = (*LedgerToolOperator.template_fields, "scancodeio_task_id", "purldb_conn_id")
+
+    def __init__(
+        self,
+        *,
+        scancodeio_task_id: str,
+        purldb_conn_id: str = PurlDBHook.default_conn_name,
+        poll_interval: float = 3.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
+        run_timeout: timedelta = timedelta(hours=2),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("pool", "purldb")
+        kwargs.setdefault("trigger_rule", "all_done")  # runs to say why it cannot match
+        super().__init__(**kwargs)
+        self.scancodeio_task_id = scancodeio_task_id
+        self.purldb_conn_id = purldb_conn_id
+        self.poll_interval = poll_interval
+        self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
+        self.run_timeout = run_timeout
+
+    def client(self) -> PurlDBClient:
+        return PurlDBHook(self.purldb_conn_id).get_conn()
+
+    def scancodeio_result(self, context: Context) -> ScanCodeIOResult:
+        pulled = context["ti"].xcom_pull(task_ids=self.scancodeio_task_id)
+        if not pulled:
+            raise RunFailedError("cannot match: ScanCode.io produced no results for this scan", service=SERVICE)
+        run = ToolRun.from_dict(pulled)
+        if run.status is not ToolStatus.SUCCESS or not run.result_uri:
+            raise RunFailedError(f"cannot match: ScanCode.io {run.status.value} ({run.reason})", service=SERVICE)
+        result = ScanCodeIOResult.from_dict(self.store.read_json(run.result_uri))
+        if "json" not in result.outputs:
+            raise RunFailedError("cannot match: ScanCode.io's JSON results are not in the store", service=SERVICE)
+        return result
+
+    def run(self, context: Context) -> dict[str, Any]:
+        started = time.time()
+        scan_json = self.scancodeio_result(context).outputs["json"]
+        client = self.client()
+        key = ScanKey(self.tool, scan_json.sha256, purldb_settings(client.base_url))
+        self._key = key
+        with self.key_lock(key):
+            return self._run_locked(context, client, key, scan_json, started)
+
+    def _run_locked(
+        self, context: Context, client: PurlDBClient, key: ScanKey, scan_json: ArtefactRef, started: float
+    ) -> dict[str, Any]:
+        entry = self.ledger_get(key)
+        if entry is not None and self.reusable(entry):
+            return self.reuse(context, key, entry)
+        entry = self.ledger("begin", key, None, context["ti"].dag_id, context["ti"].run_id)
+        if entry.remote_id and entry.state == "submitted" and not entry.has_results:
+            matching = client.get_matching(entry.remote_id)
+            self.log.info("Re-attached to PurlDB matching %s", entry.remote_id)
+        else:
+            with WorkFolder(self.task_id) as folder:
+                local = self.store.copy_to_local(scan_json, folder, "scancodeio-results.json")
+                matching = client.submit_matching(local)
+            self.ledger("submitted", key.tool, key.value, matching["uuid"], matching.get("url"))
+            self.log.info("Submitted the scan to PurlDB matching %s", matching["uuid"])
+        state = {
+            "matching_uuid": matching["uuid"],
+            "run_uuid": matching_run_uuid(matching),
+            "sha256": key.input_sha256,
+            "settings": dict(key.settings),
+            "scan_uri": scan_json.uri,
+            "started": started,
+            "deadline": started + self.run_timeout.total_seconds(),
+        }
+        return self._wait(context, client, state)
+
+    def _wait(self, context: Context, client: PurlDBClient, state: dict[str, Any]) -> dict[str, Any]:
+        run_uuid = state["run_uuid"]
+        run = client.get_run(run_uuid)
+        if not RunStatus(run["status"]).is_terminal:
+            wait_briefly(lambda: RunStatus(client.get_run(run_uuid)["status"]).is_terminal, self.sync_grace_seconds)
+            run = client.get_run(run_uuid)
+        if not RunStatus(run["status"]).is_terminal:
+            self.defer(
+                trigger=PurlDBMatchingTrigger(
+                    run_uuid=run_uuid,
+                    conn_id=self.purldb_conn_id,
+                    deadline=state["deadline"],
+                    poll_interval=self.poll_interval,
+                    first_poll_delay=self.first_poll_delay,
+                ),
+                method_name="execute_complete",
+                kwargs={"state": state},
+            )
+        raise_for_run(run, SERVICE)
+        return self._finish(context, client, state)
+
+    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
+        return self.guarded(context, self._resume, context, event, state)
+
+    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        raise_for_event(event, SERVICE)
+        assert self._key is not None
+        with self.key_lock(self._key):
+            return self._finish(context, self.client(), state)
+
+    def _finish(self, context: Context, client: PurlDBClient, state: dict[str, Any]) -> dict[str, Any]:
+        key = ScanKey(self.tool, state["sha256"], state["settings"])
+        results = client.matching_results(state["matching_uuid"])
+        folder_rel = f"tools/purldb/{key.short}"
+        matches_ref = self.store.put_stream([json.dumps(results).encode()], f"{folder_rel}/purldb-matches.json")
+        summary = summarize_matches(self.store.read_json(state["scan_uri"]), results)
+        result = PurlDBResult(
+            matching_uuid=state["matching_uuid"],
+            scanned_files=summary["scanned_files"],
+            matched_files=summary["matched_files"],
+            coverage=summary["coverage"],
+            packages=[
+                MatchedPackage(
+                    purl=p["purl"],
+                    declared_license_expression=p.get("declared_license_expression"),
+                    download_url=p.get("download_url"),
+                    matched_files=len(p["files"]),
+                    files=p["files"][:FILES_IN_RESULT],
+                )
+                for p in summary["packages"]
+            ],
+            outputs={"matches": matches_ref},
+        )
+        self.log.info(
+            "PurlDB matched %d of %d files to %d package(s)",
+            result.matched_files,
+            result.scanned_files,
+            len(result.packages),
+        )
+        stored = self.store.put_json(result.as_dict(), f"{folder_rel}/purldb-result.json")
+        return self.succeed(context, key, stored.uri, state["started"])

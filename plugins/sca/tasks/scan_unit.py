@@ -1,0 +1,268 @@
+"""The reusable scan unit: one package through every tool, as one TaskGroup.
+
+    fetch ─► scancodeio ─► purldb ─┐
+          └────────────► fossid ───┴─► report
+
+Five tasks per package (the portfolio maps this unit, and every task costs scheduler time).
+``fetch`` streams the input into the artefact store; each tool task reuses a fresh scan from the
+ledger or submits, defers while the service works and stores its typed result; ``report`` runs
+whatever happened upstream (``all_done``): the gate over the typed results (a tool that errored
+makes the verdict ``incomplete``), the warehouse load, the reports, and Asset events. XCom
+carries ids, references and small summaries only.
+
+Every argument is templated, so a DAG passes ``"{{ params.x }}"`` (sca_scan) or values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import Asset, TaskGroup, get_current_context, task
+
+from sca.tasks.fossid_unit import FossIDScanOperator
+from sca.tasks.purldb_unit import PurlDBMatchScanOperator
+from sca.tasks.scancodeio_unit import ScanCodeIOScanOperator
+
+XCOM_LIMIT = 64 * 1024  # bytes of JSON a unit task may return
+TOOLS = ("scancodeio", "purldb", "fossid")
+
+
+def bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse an XCom value over ``XCOM_LIMIT``: results belong in the store and the warehouse."""
+    size = len(json.dumps(value, default=str).encode())
+    if size > XCOM_LIMIT:
+        raise ValueError(f"XCom value of {size} bytes is over the {XCOM_LIMIT}-byte limit: keys {sorted(value)}")
+    return value
+
+
+def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[str, Any]:
+    from sca.core.results import ToolRun, ToolStatus
+    from sca.pipeline.fetch import fetch_input
+    from sca.purldb.hook import PurlDBHook
+    from sca.store import warehouse
+    from sca.store.artefacts import ArtefactStore
+    from sca.store.db import hook_connection
+    from sca.tasks.unit_base import FETCH_TOOL, error_reason, scan_id_from_context
+
+    context = get_current_context()
+    ti = context["ti"]
+    scan_id = scan_id_from_context(context, unit_id)
+    conn = hook_connection()
+    try:
+        warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, unit_id, str(value))
+        try:
+            fetched = fetch_input(
+                str(value),
+                inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
+                store=ArtefactStore(),
+                max_bytes=int(max_input_mb) * 1024 * 1024,
+                resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
+            )
+        except Exception as exc:
+            warehouse.record_tool_run(conn, scan_id, ToolRun(FETCH_TOOL, ToolStatus.ERROR, reason=error_reason(exc)))
+            raise
+        warehouse.record_input(conn, scan_id, fetched)
+        done = ToolRun(FETCH_TOOL, ToolStatus.SUCCESS, result_uri=fetched.artefact.uri)
+        warehouse.record_tool_run(conn, scan_id, done)
+    finally:
+        conn.close()
+    print(
+        f"Fetched {fetched.source} -> {fetched.artefact.uri} "
+        f"({fetched.artefact.size} bytes, sha256 {fetched.artefact.sha256})"
+    )
+    return bounded(fetched.as_dict())
+
+
+def conclude(
+    unit_id: str,
+    input_task_id: str,
+    source: str,
+    enabled: dict[str, Any],
+    fail_level: str,
+    gate_action: str,
+) -> dict[str, Any]:
+    """Gate → warehouse load → reports → Asset events, from whatever the tool tasks recorded."""
+    from sca.core.gate import evaluate
+    from sca.core.results import InputRef, ToolRun, ToolStatus, result_from_dict
+    from sca.reports.scan_report import build_summary, render_html, render_markdown
+    from sca.store import warehouse
+    from sca.store.artefacts import ArtefactStore
+    from sca.store.db import hook_connection
+    from sca.tasks.unit_base import FETCH_TOOL, as_bool, scan_id_from_context
+
+    context = get_current_context()
+    ti = context["ti"]
+    scan_id = scan_id_from_context(context, unit_id)
+    store = ArtefactStore()
+    pulled = ti.xcom_pull(task_ids=input_task_id)
+    fetched = InputRef.from_dict(pulled) if pulled else None
+    conn = hook_connection()
+    try:
+        if not warehouse.scan_exists(conn, scan_id):
+            warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, unit_id, source)
+        recorded = warehouse.tool_runs(conn, scan_id)
+        runs: dict[str, ToolRun] = {}
+        if fetched is None:
+            runs[FETCH_TOOL] = recorded.get(FETCH_TOOL) or ToolRun(
+                FETCH_TOOL, ToolStatus.ERROR, reason="the fetch task ended without recording a result; see its log"
+            )
+        for tool in TOOLS:
+            if not as_bool(enabled.get(tool, True)):
+                runs[tool] = recorded.get(tool) or ToolRun(tool, ToolStatus.SKIPPED, reason="switched off")
+            elif tool in recorded:
+                runs[tool] = recorded[tool]
+            else:
+                runs[tool] = ToolRun(
+                    tool,
+                    ToolStatus.ERROR,
+                    reason="not run: " + ("no input" if fetched is None else "its task ended without a result"),
+                )
+        results: dict[str, Any] = {}
+        for tool, run in runs.items():
+            if tool in TOOLS and run.status is ToolStatus.SUCCESS and run.result_uri:
+                try:
+                    results[tool] = result_from_dict(tool, store.read_json(run.result_uri))
+                except Exception as exc:  # noqa: BLE001 - the gate reports it as missing
+                    print(f"Cannot read the {tool} result {run.result_uri}: {exc}")
+        package = fetched.filename if fetched else source
+        verdict = evaluate(
+            package,
+            runs=runs,
+            scancodeio=results.get("scancodeio"),
+            purldb=results.get("purldb"),
+            fossid=results.get("fossid"),
+            fail_level=str(fail_level),
+            action=str(gate_action),
+        )
+        loaded: dict[str, dict[str, int]] = {}
+        if "scancodeio" in results:
+            loaded["scancodeio"] = warehouse.load_scancodeio(
+                conn, scan_id, store.read_json(results["scancodeio"].outputs["json"].uri)
+            )
+        if "purldb" in results:
+            loaded["purldb"] = warehouse.load_purldb(
+                conn, scan_id, store.read_json(results["purldb"].outputs["matches"].uri)
+            )
+        if "fossid" in results:
+            loaded["fossid"] = warehouse.load_fossid(conn, scan_id, results["fossid"])
+        artefacts = []
+        if fetched:
+            artefacts.append({"label": f"input {fetched.filename}", **fetched.artefact.as_dict()})
+        for tool, result in results.items():
+            artefacts += [{"label": f"{tool} {name}", **ref.as_dict()} for name, ref in result.outputs.items()]
+        summary = build_summary(
+            run={"dag_id": ti.dag_id, "run_id": ti.run_id, "unit_id": unit_id},
+            scan_id=scan_id,
+            fetched=fetched.as_dict() if fetched else None,
+            source=source,
+            verdict=verdict.as_dict(),
+            tool_runs={tool: run.as_dict() for tool, run in runs.items()},
+            results={tool: result.as_dict() for tool, result in results.items()},
+            artefacts=artefacts,
+        )
+        folder = f"reports/{ti.dag_id}/{ti.run_id}/{unit_id}"
+        refs = {
+            "summary.json": store.put_json(summary, f"{folder}/summary.json"),
+            "summary.md": store.put_text(render_markdown(summary), f"{folder}/summary.md", "text/markdown"),
+            "summary.html": store.put_text(render_html(summary), f"{folder}/summary.html", "text/html"),
+        }
+        warehouse.set_verdict(conn, scan_id, verdict, refs["summary.json"].uri)
+    finally:
+        conn.close()
+    print(verdict.message())
+    for tool, counts in loaded.items():
+        print(f"Warehouse: {tool} rows {counts}")
+    print(f"Report: {refs['summary.md'].uri}")
+    for asset in context["task"].outlets:
+        context["outlet_events"][asset].extra = {
+            "scan_id": scan_id,
+            "report": refs["summary.json"].uri,
+            "package": package,
+            "verdict": verdict.status,
+            "run_id": ti.run_id,
+        }
+    return bounded(
+        {
+            "scan_id": scan_id,
+            "package": package,
+            "verdict": verdict.status,
+            "fails_run": verdict.fails_run,
+            "message": verdict.message()[:4000],
+            "missing": [m.tool for m in verdict.missing],
+            "reused": summary["reused"],
+            "reports": {name: ref.uri for name, ref in refs.items()},
+        }
+    )
+
+
+def scan_unit(
+    group_id: str = "scan",
+    *,
+    input_value: str,
+    scancodeio_pipelines: str | Sequence[str] = ("scan_single_package",),
+    scancodeio_formats: str | Sequence[str] = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
+    run_purldb: str | bool = True,
+    run_fossid: str | bool = True,
+    fossid_project: str = "sca-scans",
+    fossid_scan_options: str | dict[str, Any] | None = None,
+    fossid_reports: str | Sequence[str] = ("xlsx", "spdx", "cyclone_dx", "html"),
+    fossid_max_age_days: str | float | None = None,
+    scancodeio_max_age_days: str | float | None = None,
+    purldb_max_age_days: str | float | None = None,
+    fail_level: str = "ERROR",
+    gate_action: str = "fail",
+    max_input_mb: str | int = 512,
+    outlets: Sequence[Asset] = (),
+) -> TaskGroup:
+    """Build the unit in the current DAG; returns its TaskGroup (its last task is ``report``)."""
+    with TaskGroup(group_id) as group:
+        fetch_id = f"{group_id}.fetch"
+        fetched = task(task_id="fetch", retries=3, multiple_outputs=False)(fetch_into_store)(
+            group_id, input_value, max_input_mb
+        )
+        scancodeio = ScanCodeIOScanOperator(
+            task_id="scancodeio",
+            unit_id=group_id,
+            input_task_id=fetch_id,
+            pipelines=scancodeio_pipelines,
+            formats=scancodeio_formats,
+            fail_level=fail_level,
+            labels=[group_id],
+            max_age_days=scancodeio_max_age_days,
+        )
+        purldb = PurlDBMatchScanOperator(
+            task_id="purldb",
+            unit_id=group_id,
+            input_task_id=fetch_id,
+            scancodeio_task_id=f"{group_id}.scancodeio",
+            enabled=run_purldb,
+            max_age_days=purldb_max_age_days,
+        )
+        fossid = FossIDScanOperator(
+            task_id="fossid",
+            unit_id=group_id,
+            input_task_id=fetch_id,
+            enabled=run_fossid,
+            project_code=fossid_project,
+            scan_options=fossid_scan_options,
+            report_types=fossid_reports,
+            max_age_days=fossid_max_age_days,
+        )
+        report = task(task_id="report", trigger_rule="all_done", multiple_outputs=False, outlets=list(outlets))(
+            conclude
+        )(
+            group_id,
+            fetch_id,
+            input_value,
+            {"scancodeio": True, "purldb": run_purldb, "fossid": run_fossid},
+            fail_level,
+            gate_action,
+        )
+        fetched >> [scancodeio, fossid]
+        scancodeio >> purldb
+        [purldb, fossid] >> report
+    return group

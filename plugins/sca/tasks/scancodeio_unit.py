@@ -1,0 +1,242 @@
+"""The scan unit's ScanCode.io task: one project per scan key, reused while fresh.
+
+ledger → (reuse) or find/create the project named after the key → record it → upload the input
+(streamed from the artefact store, sha256 checked) unless the project has it → add the missing
+pipelines → run them in order, deferring while one runs → outputs into the store (the JSON once,
+hashed once as it is written) → typed ``ScanCodeIOResult`` into the store → ledger finished.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Context
+
+from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.pipeline_run import raise_for_event, raise_for_run
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.core.keys import ScanKey, scancodeio_settings
+from sca.core.results import ArtefactRef, FlaggedResource, InputRef, ScanCodeIOResult
+from sca.scancodeio.client import DEFAULT_OUTPUT_NAMES, SERVICE, ScanCodeIOClient, is_name_taken
+from sca.scancodeio.hook import ScanCodeIOHook
+from sca.scancodeio.links import PROJECT_URL_XCOM_KEY
+from sca.scancodeio.operators import _run_matches, collect_results
+from sca.scancodeio.status import RunStatus
+from sca.scancodeio.triggers import ScanCodeIORunTrigger
+from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+
+REQUIRED_FORMATS = ("json",)  # PurlDB matching and the warehouse read the JSON results
+
+
+class ScanCodeIOScanOperator(LedgerToolOperator):
+    tool = "scancodeio"
+    template_fields: Sequence[str] = (
+        *LedgerToolOperator.template_fields,
+        "pipelines",
+        "formats",
+        "fail_level",
+        "scancodeio_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        pipelines: Sequence[str] | str = ("scan_single_package",),
+        formats: Sequence[str] | str = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
+        fail_level: str = "ERROR",
+        labels: Sequence[str] = (),
+        scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
+        poll_interval: float = 3.0,
+        max_poll_interval: float = 30.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
+        run_timeout: timedelta = timedelta(hours=6),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("pool", "scancodeio")
+        super().__init__(**kwargs)
+        self.pipelines = pipelines
+        self.formats = formats
+        self.fail_level = fail_level
+        self.labels = labels
+        self.scancodeio_conn_id = scancodeio_conn_id
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
+        self.run_timeout = run_timeout
+
+    @property
+    def hook(self) -> ScanCodeIOHook:
+        return ScanCodeIOHook(self.scancodeio_conn_id)
+
+    def run(self, context: Context) -> dict[str, Any]:
+        started = time.time()
+        fetched = self.input_ref(context)
+        if fetched is None:
+            raise RunFailedError("no input: the fetch task did not produce one", service=SERVICE)
+        client = self.hook.get_conn()
+        specs = client.validate_pipelines(list(self.pipelines))
+        key = ScanKey(self.tool, fetched.sha256, scancodeio_settings(specs, None))
+        self._key = key
+        with self.key_lock(key):
+            return self._run_locked(context, client, key, specs, fetched, started)
+
+    def _run_locked(
+        self,
+        context: Context,
+        client: ScanCodeIOClient,
+        key: ScanKey,
+        specs: list[str],
+        fetched: InputRef,
+        started: float,
+    ) -> dict[str, Any]:
+        entry = self.ledger_get(key)
+        current_version = client.server_version()
+        version_changed = (
+            f"the server is now {current_version}, the scan was made by {entry.server_version}"
+            if entry and entry.server_version and current_version and entry.server_version != current_version
+            else None
+        )
+        if entry is not None and self.reusable(entry, version_changed):
+            return self.reuse(context, key, entry)
+        if entry is not None and entry.has_results and entry.remote_id:
+            self.log.info("Deleting the outdated project %s before scanning again", entry.remote_name)
+            try:
+                client.delete_project(entry.remote_id)
+            except PermanentServiceError as exc:
+                if exc.status != 404:
+                    raise
+            self.ledger("forget_remote", key.tool, key.value)
+        name = key.remote_name(fetched.filename)
+        self.ledger("begin", key, name, context["ti"].dag_id, context["ti"].run_id)
+        project = self._find_or_create(client, name, specs)
+        ui_url = self.hook.project_ui_url(project)
+        context["ti"].xcom_push(key=PROJECT_URL_XCOM_KEY, value=ui_url)
+        self.ledger("submitted", key.tool, key.value, project["uuid"], ui_url)
+        self._upload_once(client, project, fetched)
+        for spec in specs:
+            if not any(_run_matches(run, spec) for run in project.get("runs", [])):
+                client.add_pipeline(project["uuid"], spec, execute_now=False)
+                self.log.info("Added pipeline %s to %s", spec, name)
+        state = {"project_uuid": project["uuid"], "key": key.value, "settings": dict(key.settings),
+                 "sha256": fetched.sha256, "started": started, "deadline": started + self.run_timeout.total_seconds()}
+        return self._advance(context, client, state)
+
+    def _find_or_create(self, client: ScanCodeIOClient, name: str, specs: list[str]) -> dict[str, Any]:
+        project = client.find_project(name)
+        if project is not None:
+            self.log.info("Re-attached to ScanCode.io project %s (%s)", name, project["uuid"])
+            return project
+        try:
+            created = client.create_project(name, labels=list(self.labels or ()))
+        except PermanentServiceError as exc:
+            if not is_name_taken(exc):
+                raise
+            found = client.find_project(name)
+            if found is None:
+                raise
+            return found
+        self.log.info("Created ScanCode.io project %s (%s)", name, created["uuid"])
+        return client.get_project(created["uuid"])
+
+    def _upload_once(self, client: ScanCodeIOClient, project: dict[str, Any], fetched: InputRef) -> None:
+        sources = project.get("input_sources") or []
+        if any(s.get("filename") == fetched.filename and s.get("is_uploaded") for s in sources):
+            self.log.info("Project %s already has %s", project["name"], fetched.filename)
+            return
+        with WorkFolder(self.task_id) as folder:
+            local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
+            client.add_input(project["uuid"], upload_file=local)
+        self.log.info("Uploaded %s (%d bytes) to %s", fetched.filename, fetched.artefact.size, project["name"])
+
+    def _advance(self, context: Context, client: ScanCodeIOClient, state: dict[str, Any]) -> dict[str, Any]:
+        """Start or wait for the first run that has not succeeded; finish when all have."""
+        uuid = state["project_uuid"]
+        while True:
+            runs = sorted(client.get_project(uuid).get("runs", []), key=lambda r: r.get("created_date") or "")
+            pending = next((r for r in runs if RunStatus(r["status"]) is not RunStatus.SUCCESS), None)
+            if pending is None:
+                return self._finish(context, client, state, runs)
+            run = client.get_run(pending["uuid"])
+            if raise_for_run(run) is RunStatus.NOT_STARTED:
+                client.start_pipeline(run["uuid"])
+                self.log.info("Started %s run %s", run["pipeline_name"], run["uuid"])
+            if wait_briefly(functools.partial(self._is_terminal, client, run["uuid"]), self.sync_grace_seconds):
+                continue
+            self.defer(
+                trigger=ScanCodeIORunTrigger(
+                    run_uuid=run["uuid"],
+                    conn_id=self.scancodeio_conn_id,
+                    deadline=state["deadline"],
+                    poll_interval=self.poll_interval,
+                    max_poll_interval=self.max_poll_interval,
+                    first_poll_delay=self.first_poll_delay,
+                ),
+                method_name="execute_complete",
+                kwargs={"state": state},
+            )
+
+    @staticmethod
+    def _is_terminal(client: ScanCodeIOClient, run_uuid: str) -> bool:
+        return RunStatus(client.get_run(run_uuid)["status"]).is_terminal
+
+    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
+        return self.guarded(context, self._resume, context, event, state)
+
+    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        raise_for_event(event, SERVICE)
+        assert self._key is not None
+        with self.key_lock(self._key):
+            return self._advance(context, self.hook.get_conn(), state)
+
+    def _finish(
+        self, context: Context, client: ScanCodeIOClient, state: dict[str, Any], runs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        key = ScanKey(self.tool, state["sha256"], state["settings"])
+        uuid = state["project_uuid"]
+        folder_rel = f"tools/scancodeio/{key.short}"
+        outputs: dict[str, ArtefactRef] = {}
+        formats = list(dict.fromkeys([*REQUIRED_FORMATS, *list(self.formats)]))
+        with WorkFolder(self.task_id) as folder:
+            for fmt in formats:
+                local = client.download_results(uuid, fmt, folder, filename=DEFAULT_OUTPUT_NAMES.get(fmt))
+                if local.stat().st_size == 0:
+                    raise RunFailedError(f"ScanCode.io returned an empty {fmt} output for {uuid}", service=SERVICE)
+                outputs[fmt] = self.store.put_file(local, f"{folder_rel}/{local.name}")
+                local.unlink()
+                self.log.info("Stored %s output: %s (%d bytes)", fmt, outputs[fmt].uri, outputs[fmt].size)
+        collected = collect_results(client, uuid, self.fail_level)
+        version = next((r.get("scancodeio_version") for r in reversed(runs) if r.get("scancodeio_version")), None)
+        result = ScanCodeIOResult(
+            project_uuid=uuid,
+            project_name=collected["project"]["name"],
+            ui_url=self.hook.project_ui_url(client.get_project(uuid)),
+            server_version=version,
+            pipelines=list(key.settings["pipelines"]),
+            runs=[
+                {"uuid": r["uuid"], "pipeline": r["pipeline_name"], "status": r["status"],
+                 "execution_time": r.get("execution_time")}
+                for r in runs
+            ],
+            counts=collected["counts"],
+            declared_license_expression=collected["declared_license_expression"],
+            license_clarity_score=collected["license_clarity_score"],
+            license_clarity_compliance=collected["license_clarity_compliance"],
+            other_license_expressions=collected["other_license_expressions"] or [],
+            declared_holder=collected["declared_holder"],
+            primary_language=collected["primary_language"],
+            fail_level=collected["fail_level"],
+            compliance_alerts=collected["compliance_alerts"],
+            flagged_resources=[FlaggedResource(**r) for r in collected["flagged_resources"]],
+            declared_purls=collected["declared_purls"],
+            messages=collected["messages"],
+            outputs=outputs,
+        )
+        stored = self.store.put_json(result.as_dict(), f"{folder_rel}/scancodeio-result.json")
+        return self.succeed(context, key, stored.uri, state["started"], version)

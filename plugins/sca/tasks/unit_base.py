@@ -1,0 +1,257 @@
+"""What every task of the scan unit shares: the scan id, a private working folder, the ledger
+(reuse or re-attach), and the record of how the tool ended in the warehouse.
+
+A tool task ends one of three ways, and each is written to ``tool_runs`` before the task ends:
+``success`` (ran, or reused a fresh finished scan from the ledger), ``skipped`` (switched off)
+or ``error`` with its reason (then the gate says ``incomplete`` and the report names it).
+Nothing local crosses a task boundary: each execution works in its own temporary folder, which
+is deleted when it returns or defers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.core.keys import ScanKey
+from sca.core.results import InputRef, ToolRun, ToolStatus
+from sca.store.artefacts import ArtefactStore
+from sca.store.ledger import Ledger, LedgerEntry, is_fresh, scan_lock
+
+SCAN_ID_NAMESPACE = uuid.UUID("6f1c63c4-55a8-4c4e-9f0b-2f1a7a0b5c11")
+FETCH_TOOL = "fetch"
+
+
+def scan_id_for(dag_id: str, run_id: str, unit_id: str, map_index: int = -1) -> str:
+    """The scan's id in the warehouse: the same for every task of one unit in one DAG run."""
+    return str(uuid.uuid5(SCAN_ID_NAMESPACE, f"{dag_id}\x1f{run_id}\x1f{unit_id}\x1f{map_index}"))
+
+
+def scan_id_from_context(context: Context, unit_id: str) -> str:
+    ti = context["ti"]
+    return scan_id_for(ti.dag_id, ti.run_id, unit_id, getattr(ti, "map_index", -1) or -1)
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def error_reason(exc: BaseException) -> str:
+    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+class WorkFolder:
+    """A temporary folder private to one execution of one task."""
+
+    def __init__(self, task_id: str) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=f"sca-{task_id.replace('.', '-')}-"))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class ScanUnitOperator(BaseOperator):
+    """Base of the unit's tool tasks: ``run`` does the work; this class records the outcome."""
+
+    tool: ClassVar[str] = ""
+    _key: ScanKey | None = None
+    template_fields: Sequence[str] = ("unit_id", "enabled", "input_task_id")
+
+    def __init__(
+        self,
+        *,
+        unit_id: str = "scan",
+        input_task_id: str,
+        enabled: bool | str = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.unit_id = unit_id
+        self.input_task_id = input_task_id
+        self.enabled = enabled
+
+    # -- shared services --------------------------------------------------------------------
+    @property
+    def store(self) -> ArtefactStore:
+        return ArtefactStore()
+
+    def db(self) -> Any:
+        from sca.store.db import hook_connection
+
+        return hook_connection()
+
+    def scan_id(self, context: Context) -> str:
+        return scan_id_from_context(context, self.unit_id)
+
+    def input_ref(self, context: Context) -> InputRef | None:
+        value = context["ti"].xcom_pull(task_ids=self.input_task_id)
+        return InputRef.from_dict(value) if value else None
+
+    def record(self, context: Context, run: ToolRun) -> dict[str, Any]:
+        from sca.store import warehouse
+
+        conn = self.db()
+        try:
+            scan_id = self.scan_id(context)
+            if not warehouse.scan_exists(conn, scan_id):
+                ti = context["ti"]
+                warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, self.unit_id, "(input not fetched)")
+            warehouse.record_tool_run(conn, scan_id, run)
+        finally:
+            conn.close()
+        return run.as_dict()
+
+    # -- the outcome ----------------------------------------------------------------------------
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not as_bool(self.enabled):
+            self.record(context, ToolRun(self.tool, ToolStatus.SKIPPED, reason="switched off for this run"))
+            raise AirflowSkipException(f"{self.tool} is switched off for this run")
+        return self.guarded(context, self.run, context)
+
+    def guarded(self, context: Context, method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Run ``method``; on an error record it (with the ledger) and fail, fast when retrying
+        cannot help (a 4xx, a bad input, a remote run that ended failed)."""
+        try:
+            return method(*args, **kwargs)
+        except (AirflowSkipException, AirflowFailException):
+            raise
+        except Exception as exc:
+            reason = error_reason(exc)
+            self.log.error("%s failed: %s", self.tool, reason)
+            self.record_failure(context, reason)
+            if isinstance(exc, PermanentServiceError | ValueError | RunFailedError):
+                raise AirflowFailException(f"{reason} (not retried: retrying cannot fix this)") from exc
+            raise
+
+    def record_failure(self, context: Context, reason: str) -> None:
+        try:
+            self.record(context, ToolRun(self.tool, ToolStatus.ERROR, reason=reason))
+        except Exception:  # noqa: BLE001 - the original error matters more than its bookkeeping
+            self.log.exception("could not record the failure of %s", self.tool)
+
+    def run(self, context: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class LedgerToolOperator(ScanUnitOperator):
+    """A tool task with a ledger: reuse fresh finished scans, re-attach to submitted ones."""
+
+    template_fields: Sequence[str] = (*ScanUnitOperator.template_fields, "max_age_days")
+
+    def __init__(self, *, max_age_days: float | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_age_days = max_age_days
+
+    @property
+    def max_age(self) -> timedelta | None:
+        if self.max_age_days in (None, "", "None"):
+            return None
+        return timedelta(days=float(self.max_age_days))
+
+    @contextmanager
+    def key_lock(self, key: ScanKey) -> Iterator[None]:
+        """Only one task at a time decides and submits for one scan key (see ``scan_lock``)."""
+        conn = self.db()
+        try:
+            with scan_lock(conn, key.value):
+                yield
+        finally:
+            conn.close()
+
+    def ledger_get(self, key: ScanKey) -> LedgerEntry | None:
+        conn = self.db()
+        try:
+            return Ledger(conn).get(key.tool, key.value)
+        finally:
+            conn.close()
+
+    def ledger(self, action: str, *args: Any, **kwargs: Any) -> Any:
+        conn = self.db()
+        try:
+            return getattr(Ledger(conn), action)(*args, **kwargs)
+        finally:
+            conn.close()
+
+    def reusable(self, entry: LedgerEntry | None, extra_stale_reason: str | None = None) -> bool:
+        if entry is None or not entry.has_results:
+            return False
+        if extra_stale_reason:
+            self.log.info("Not reusing %s scan %s: %s", self.tool, entry.remote_name, extra_stale_reason)
+            return False
+        if not is_fresh(entry, self.max_age):
+            self.log.info(
+                "Not reusing %s scan %s: finished %s, older than %s", self.tool, entry.remote_name,
+                entry.finished_at, self.max_age,
+            )
+            return False
+        return True
+
+    def reuse(self, context: Context, key: ScanKey, entry: LedgerEntry) -> dict[str, Any]:
+        finished = entry.finished_at.isoformat() if entry.finished_at else None
+        self.log.info(
+            "Reusing %s scan %s (remote id %s), finished %s by %s/%s, for the same bytes and settings "
+            "(key %s): nothing submitted",
+            self.tool, entry.remote_name, entry.remote_id, finished, entry.last_dag_id, entry.last_run_id, key.value,
+        )
+        return self.record(
+            context,
+            ToolRun(
+                self.tool,
+                ToolStatus.SUCCESS,
+                scan_key=key.value,
+                remote_id=entry.remote_id,
+                remote_name=entry.remote_name,
+                remote_url=entry.remote_url,
+                result_uri=entry.result_uri,
+                reused=True,
+                reused_from=finished,
+                attempts=0,
+            ),
+        )
+
+    def record_failure(self, context: Context, reason: str) -> None:
+        key = getattr(self, "_key", None)
+        if key is not None:
+            try:
+                self.ledger("failed", key.tool, key.value, reason)
+            except Exception:  # noqa: BLE001
+                self.log.exception("could not mark the ledger row of %s failed", key.value)
+        super().record_failure(context, reason)
+
+    def succeed(
+        self, context: Context, key: ScanKey, result_uri: str, started: float, server_version: str | None = None
+    ) -> dict[str, Any]:
+        self.ledger("finished", key.tool, key.value, result_uri, server_version)
+        entry = self.ledger_get(key)
+        assert entry is not None
+        return self.record(
+            context,
+            ToolRun(
+                self.tool,
+                ToolStatus.SUCCESS,
+                scan_key=key.value,
+                remote_id=entry.remote_id,
+                remote_name=entry.remote_name,
+                remote_url=entry.remote_url,
+                result_uri=result_uri,
+                duration_s=round(time.time() - started, 3),
+                attempts=entry.attempts,
+            ),
+        )
