@@ -107,6 +107,14 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             description="fail: a FAIL verdict fails the run; warn: it is only reported.",
         ),
         "max_input_mb": Param(512, type="integer", minimum=1, maximum=10240, title="Input size limit (MiB)"),
+        "scancodeio_max_age_days": Param(
+            None,
+            type=["number", "null"],
+            minimum=0,
+            title="ScanCode.io reuse window (days)",
+            description="null: a finished scan of the same bytes and pipelines is reused while the server "
+            "version is unchanged; a number also limits its age (0: always scan again).",
+        ),
         "fossid_max_age_days": Param(
             30,
             type=["number", "null"],
@@ -129,6 +137,7 @@ def sca_scan() -> None:
         fossid_scan_options="{{ params.fossid_scan_options }}",
         fossid_reports="{{ params.fossid_reports }}",
         fossid_max_age_days="{{ params.fossid_max_age_days }}",
+        scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",
         fail_level="{{ params.fail_level }}",
         gate_action="{{ params.gate_action }}",
         max_input_mb="{{ params.max_input_mb }}",

@@ -40,9 +40,7 @@ ALL_RAN = {tool: ToolRun(tool, ToolStatus.SUCCESS) for tool in ("scancodeio", "p
 
 
 def test_errors_fail_at_error_level_and_name_package_and_policy() -> None:
-    verdict = evaluate(
-        "acme-widget-1.0.tar.gz", runs=ALL_RAN, scancodeio=SCIO, fossid=FOSSID, purldb=PURLDB
-    )
+    verdict = evaluate("acme-widget-1.0.tar.gz", runs=ALL_RAN, scancodeio=SCIO, fossid=FOSSID, purldb=PURLDB)
     assert verdict.status == "fail" and verdict.fails_run
     message = verdict.message()
     assert "acme-widget-1.0.tar.gz" in message

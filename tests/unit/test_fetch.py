@@ -58,7 +58,11 @@ def test_url_download_checks(tmp_path: Path) -> None:
         srv.script("/page", Reply(200, b"<html>download page</html>", {"Content-Type": "text/html; charset=utf-8"}))
         srv.script("/gone.zip", Reply(404, b"not here"))
         fetched = fetch_input(
-            srv.url + "/pkg-1.0.tar.gz", inputs_dir=tmp_path, store=store_at(tmp_path / "out"), max_bytes=10_000, retry=FAST
+            srv.url + "/pkg-1.0.tar.gz",
+            inputs_dir=tmp_path,
+            store=store_at(tmp_path / "out"),
+            max_bytes=10_000,
+            retry=FAST,
         )
         assert fetched.filename == "pkg-1.0.tar.gz" and fetched.artefact.size == len(body)
         assert fetched.sha256 == hashlib.sha256(body).hexdigest()

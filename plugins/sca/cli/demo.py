@@ -38,8 +38,11 @@ def run_all(api: AirflowAPI, dag_id: str, confs: list[dict[str, Any]], timeout: 
     for conf, run_id in runs:
         state = api.wait(dag_id, run_id, timeout=timeout)["state"]
         report = None
-        if state == "success" and dag_id == "sca_scan":
-            report = api.xcom(dag_id, run_id, "publish")
+        if dag_id == "sca_scan":
+            try:
+                report = api.xcom(dag_id, run_id, "scan.report")
+            except Exception:  # noqa: BLE001 - no report task result: the table says "-"
+                report = None
         finished.append({"conf": conf, "run_id": run_id, "state": state, "report": report})
     return finished
 
@@ -60,17 +63,21 @@ def main(argv: list[str] | None = None) -> int:
     api = api_from_env()
     results = run_all(api, args.dag, confs, args.timeout)
 
-    print(f"\n{'input':<36} {'run':<9} {'verdict':<8} report")
+    print(f"\n{'input':<36} {'run':<9} {'verdict':<11} {'reused':<26} report")
     for item in results:
         report = item["report"] or {}
-        where = report.get("summary.md") or f"see {os.environ['AIRFLOW__API__BASE_URL']}/dags/{args.dag}"
-        print(f"{str(item['conf'].get('input', '-')):<36} {item['state']:<9} {report.get('verdict', '-'):<8} {where}")
+        where = (report.get("reports") or {}).get("summary.md") or (
+            f"see {os.environ['AIRFLOW__API__BASE_URL']}/dags/{args.dag}"
+        )
+        reused = ",".join(report.get("reused") or []) or "-"
+        verdict = report.get("verdict", "-")
+        print(f"{str(item['conf'].get('input', '-')):<36} {item['state']:<9} {verdict:<11} {reused:<26} {where}")
     failed = [item for item in results if item["state"] != "success"]
     if failed:
         print(f"\n{len(failed)} run(s) did not succeed: open the Airflow UI for their task logs.", file=sys.stderr)
         return 1
     if args.dag == "sca_scan":
-        print(f"\nResults are under {Path(results[0]['report']['results_dir']).parent}")
+        print(f"\nArtefacts are under {os.environ.get('SCA_ARTEFACT_ROOT')}; the warehouse is the sca database.")
     return 0
 
 

@@ -97,11 +97,14 @@ class ArtefactStore:
 
     @staticmethod
     def _publish(temp: ObjectStoragePath, target: ObjectStoragePath) -> None:
+        """Give ``temp`` its final name. Local files are renamed atomically (a reader sees the old
+        file or the new one, never a half); object stores write whole objects anyway."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
+        if temp.protocol in ("file", "local"):
+            os.replace(temp.path, target.path)
+            return
         temp.rename(target)
-        if temp.exists():  # object stores (and ObjectStoragePath on file://) rename by copying
+        if temp.exists():  # ObjectStoragePath renames across object stores by copying
             temp.unlink()
 
     def put_stream(
@@ -120,7 +123,7 @@ class ArtefactStore:
         temp, sha256, size = self._write(chunks, staging, max_bytes)
         target = self._under(f"inputs/sha256/{sha256[:2]}/{sha256}")
         if target.exists() and target.stat().st_size == size:
-            temp.unlink()
+            temp.unlink()  # the same content is already there (the name is its sha256)
         else:
             self._publish(temp, target)
         return ArtefactRef(str(target), sha256, size, media_type or media_type_of(filename), safe_filename(filename))

@@ -292,12 +292,21 @@ def row_counts(conn: Any, scan_id: str | None = None) -> dict[str, int]:
     return counts
 
 
-# The query a compliance engineer asks first (README "Querying the warehouse").
-GPL_PACKAGES_SQL = """
-SELECT DISTINCT p.purl, p.declared_license_expression, s.filename, s.dag_id, s.run_id
-FROM packages p JOIN scans s USING (scan_id)
-WHERE p.declared_license_expression ILIKE '%gpl%'
-ORDER BY p.purl, s.run_id
+# The query a compliance engineer asks first (README "Querying the warehouse"): every scanned
+# package with a GPL-family license, across all scans, and where it was found (a file path, a
+# declared package's purl, or nothing for FossID's scan-wide identifications).
+GPL_LICENSES_SQL = """
+SELECT * FROM (
+    SELECT s.filename AS scanned_package, d.tool, d.license_expression AS license, d.path AS found_in,
+           s.dag_id, s.run_id, s.scan_id
+    FROM license_detections d JOIN scans s USING (scan_id)
+    WHERE d.license_expression ~* 'gpl'
+    UNION ALL
+    SELECT s.filename, p.tool, p.declared_license_expression, p.purl, s.dag_id, s.run_id, s.scan_id
+    FROM packages p JOIN scans s USING (scan_id)
+    WHERE p.declared_license_expression ~* 'gpl'
+) AS gpl
+WHERE true
 """
 
 

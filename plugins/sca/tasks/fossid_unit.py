@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from sca.common.errors import RunFailedError
+from sca.common.errors import RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_wait_problem
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
 from sca.core.keys import ScanKey, fossid_settings
@@ -100,8 +100,7 @@ class FossIDScanOperator(LedgerToolOperator):
         scan_code = key.remote_name(fetched.filename)
         if entry is not None and entry.has_results:
             self.log.info("Deleting the stale FossID scan %s before scanning again", scan_code)
-            if client.get_scan(scan_code) is not None:
-                client.delete_scan(scan_code)
+            self._delete_and_wait(client, scan_code)
             self.ledger("forget_remote", key.tool, key.value)
         self.ledger("begin", key, scan_code, context["ti"].dag_id, context["ti"].run_id)
         self._ensure_project(client)
@@ -129,6 +128,17 @@ class FossIDScanOperator(LedgerToolOperator):
             "pending_reports": {},
         }
         return self._advance(context, client, state)
+
+    def _delete_and_wait(self, client: FossIDClient, scan_code: str, timeout: float = 120.0) -> None:
+        """Workbench deletes scans in the background: the code is free again only once it is gone."""
+        if client.get_scan(scan_code) is None:
+            return
+        client.delete_scan(scan_code)
+        deadline = time.monotonic() + timeout
+        while client.get_scan(scan_code) is not None:
+            if time.monotonic() > deadline:
+                raise TransientServiceError(f"FossID scan {scan_code} still exists {timeout:.0f} s after its deletion")
+            time.sleep(1.0)
 
     def _ensure_project(self, client: FossIDClient) -> None:
         if client.get_project(self.project_code) is not None:
@@ -167,8 +177,13 @@ class FossIDScanOperator(LedgerToolOperator):
             local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
             requests_made = client.upload(code, local)
         state["uploaded_now"] = True
-        self.log.info("Uploaded %s (%d bytes) to %s in %d request(s)", fetched.filename, fetched.artefact.size,
-                      code, requests_made)
+        self.log.info(
+            "Uploaded %s (%d bytes) to %s in %d request(s)",
+            fetched.filename,
+            fetched.artefact.size,
+            code,
+            requests_made,
+        )
 
     def _needs_start(self, stage_type: str, current: CheckStatus, state: dict[str, Any]) -> bool:
         if current.status in (FossIDStatus.QUEUED, FossIDStatus.RUNNING):

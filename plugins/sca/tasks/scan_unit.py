@@ -40,6 +40,9 @@ def bounded(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sca.common.errors import PermanentServiceError
     from sca.core.results import ToolRun, ToolStatus
     from sca.pipeline.fetch import fetch_input
     from sca.purldb.hook import PurlDBHook
@@ -64,6 +67,8 @@ def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[
             )
         except Exception as exc:
             warehouse.record_tool_run(conn, scan_id, ToolRun(FETCH_TOOL, ToolStatus.ERROR, reason=error_reason(exc)))
+            if isinstance(exc, ValueError | PermanentServiceError):
+                raise AirflowFailException(f"{error_reason(exc)} (not retried: retrying cannot fix this)") from exc
             raise
         warehouse.record_input(conn, scan_id, fetched)
         done = ToolRun(FETCH_TOOL, ToolStatus.SUCCESS, result_uri=fetched.artefact.uri)

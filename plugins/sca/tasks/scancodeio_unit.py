@@ -123,8 +123,14 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             if not any(_run_matches(run, spec) for run in project.get("runs", [])):
                 client.add_pipeline(project["uuid"], spec, execute_now=False)
                 self.log.info("Added pipeline %s to %s", spec, name)
-        state = {"project_uuid": project["uuid"], "key": key.value, "settings": dict(key.settings),
-                 "sha256": fetched.sha256, "started": started, "deadline": started + self.run_timeout.total_seconds()}
+        state = {
+            "project_uuid": project["uuid"],
+            "key": key.value,
+            "settings": dict(key.settings),
+            "sha256": fetched.sha256,
+            "started": started,
+            "deadline": started + self.run_timeout.total_seconds(),
+        }
         return self._advance(context, client, state)
 
     def _find_or_create(self, client: ScanCodeIOClient, name: str, specs: list[str]) -> dict[str, Any]:
@@ -220,8 +226,12 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             server_version=version,
             pipelines=list(key.settings["pipelines"]),
             runs=[
-                {"uuid": r["uuid"], "pipeline": r["pipeline_name"], "status": r["status"],
-                 "execution_time": r.get("execution_time")}
+                {
+                    "uuid": r["uuid"],
+                    "pipeline": r["pipeline_name"],
+                    "status": r["status"],
+                    "execution_time": r.get("execution_time"),
+                }
                 for r in runs
             ],
             counts=collected["counts"],

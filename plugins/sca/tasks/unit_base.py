@@ -197,8 +197,11 @@ class LedgerToolOperator(ScanUnitOperator):
             return False
         if not is_fresh(entry, self.max_age):
             self.log.info(
-                "Not reusing %s scan %s: finished %s, older than %s", self.tool, entry.remote_name,
-                entry.finished_at, self.max_age,
+                "Not reusing %s scan %s: finished %s, older than %s",
+                self.tool,
+                entry.remote_name,
+                entry.finished_at,
+                self.max_age,
             )
             return False
         return True
@@ -208,7 +211,13 @@ class LedgerToolOperator(ScanUnitOperator):
         self.log.info(
             "Reusing %s scan %s (remote id %s), finished %s by %s/%s, for the same bytes and settings "
             "(key %s): nothing submitted",
-            self.tool, entry.remote_name, entry.remote_id, finished, entry.last_dag_id, entry.last_run_id, key.value,
+            self.tool,
+            entry.remote_name,
+            entry.remote_id,
+            finished,
+            entry.last_dag_id,
+            entry.last_run_id,
+            key.value,
         )
         return self.record(
             context,

@@ -1,0 +1,131 @@
+"""A failing tool gives an INCOMPLETE verdict and still a report; retention removes remote scans
+whose results are in the warehouse, dry run first. Runs after test_sca_scan.py (the FossID
+failure switch is global to the stack's sandbox, so nothing else may scan meanwhile)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sca.core.results import ToolRun
+from sca.store.artefacts import ArtefactStore
+from tests.conftest import require_env
+from tests.e2e.test_sca_scan import fossid_client, scio_client
+from tests.sandbox_process import configure
+
+DAG_ID = "sca_scan"
+OOM = "Scan failed: out of memory while scanning"
+DEFAULT_FAIL_COMMENT = "Scan failed: scanner process exited with code 137"
+DEFAULT_SCAN_SECONDS = 4.0
+
+
+def fossid_url() -> str:
+    conn = json.loads(require_env("AIRFLOW_CONN_FOSSID_DEFAULT"))
+    return f"http://{conn['host']}:{conn['port']}"
+
+
+def run_and_wait(airflow_api, dag_id: str, conf: dict[str, Any]) -> dict[str, Any]:
+    airflow_api.wait_for_dag(dag_id)
+    run_id = airflow_api.trigger(dag_id, conf)["dag_run_id"]
+    run = airflow_api.wait(dag_id, run_id, timeout=900)
+    tis = {ti["task_id"]: ti for ti in airflow_api.task_instances(dag_id, run_id)}
+    return {"run": run, "run_id": run_id, "tis": tis}
+
+
+def test_a_failing_fossid_scan_gives_an_incomplete_verdict_and_a_report_naming_why(airflow_api) -> None:
+    configure(fossid_url(), fail_scans=True, fail_comment=OOM)
+    try:
+        result = run_and_wait(
+            airflow_api,
+            DAG_ID,
+            {
+                "input": "six-1.16.0.tar.gz",  # clean for ScanCode.io: no finding outranks the gap
+                "run_purldb": False,
+                # another sensitivity than test_sca_scan.py's runs: a scan of its own, not a reused one
+                "fossid_scan_options": {"sensitivity": 7, "auto_identification_detect_declaration": True},
+            },
+        )
+    finally:
+        configure(fossid_url(), fail_scans=False, fail_comment=DEFAULT_FAIL_COMMENT)
+    tis = result["tis"]
+    assert result["run"]["state"] == "failed"
+    assert (tis["scan.fossid"]["state"], tis["scan.fossid"]["try_number"]) == ("failed", 1), "not retried"
+    assert tis["scan.report"]["state"] == "success" and tis["enforce_gate"]["state"] == "failed"
+    report = airflow_api.xcom(DAG_ID, result["run_id"], "scan.report")
+    assert (report["verdict"], report["missing"], report["fails_run"]) == ("incomplete", ["fossid"], True)
+    markdown = b"".join(ArtefactStore().chunks(report["reports"]["summary.md"])).decode()
+    assert "**Verdict: INCOMPLETE**" in markdown
+    assert "## Missing results\n\n- FossID: RunFailedError: FossID SCAN of scan " in markdown
+    assert f"ended FAILED: {OOM}" in markdown
+    assert OOM in airflow_api.task_log(DAG_ID, result["run_id"], "enforce_gate")
+
+
+@pytest.fixture(scope="module")
+def fresh_sdist_scan(airflow_api) -> dict[str, Any]:
+    """The six sdist scanned again now (reuse windows 0), so retention has something to remove."""
+    configure(fossid_url(), scan_seconds=25)  # long enough that the FossID task defers
+    try:
+        result = run_and_wait(
+            airflow_api,
+            DAG_ID,
+            {
+                "input": "six-1.16.0.tar.gz",
+                "run_purldb": False,
+                "scancodeio_max_age_days": 0,
+                "fossid_max_age_days": 0,
+                "gate_action": "warn",
+            },
+        )
+    finally:
+        configure(fossid_url(), scan_seconds=DEFAULT_SCAN_SECONDS)
+    assert result["run"]["state"] == "success", {t: ti["state"] for t, ti in result["tis"].items()}
+    tools = {
+        t: ToolRun.from_dict(airflow_api.xcom(DAG_ID, result["run_id"], f"scan.{t}")) for t in ("scancodeio", "fossid")
+    }
+    return {**result, "tools": tools}
+
+
+def test_stale_scans_are_scanned_again_and_waits_are_deferred(airflow_api, fresh_sdist_scan) -> None:
+    tools = fresh_sdist_scan["tools"]
+    assert not tools["scancodeio"].reused and not tools["fossid"].reused
+    fossid_log = airflow_api.task_log(DAG_ID, fresh_sdist_scan["run_id"], "scan.fossid")
+    assert "Deleting the stale FossID scan six-1.16.0-" in fossid_log
+    scio_log = airflow_api.task_log(DAG_ID, fresh_sdist_scan["run_id"], "scan.scancodeio")
+    assert "Deleting the outdated project six-1.16.0-" in scio_log
+    for log, before, after in (
+        (fossid_log, "Started FossID SCAN", "Stored FossID html report"),
+        (scio_log, "Started scan_single_package run", "Stored json output"),
+    ):
+        deferred, fired = log.index("Pausing task as DEFERRED"), log.index("Trigger fired event")
+        assert log.index(before) < deferred < fired < log.index(after), "submit, defer, resume, store"
+    assert {fresh_sdist_scan["tis"][t]["try_number"] for t in ("scan.fossid", "scan.scancodeio")} == {1}
+
+
+def test_retention_dry_run_lists_then_a_real_run_removes(airflow_api, fresh_sdist_scan) -> None:
+    project_name = str(fresh_sdist_scan["tools"]["scancodeio"].remote_name)
+    scan_code = str(fresh_sdist_scan["tools"]["fossid"].remote_name)
+    scio, fossid = scio_client(), fossid_client()
+    assert scio.find_project(project_name)["is_archived"] is False
+    assert fossid.get_scan(scan_code) is not None
+    conf = {"keep_days": 0, "keep_last": None, "packages": ["six-1.16.0.tar.gz"]}
+
+    dry = run_and_wait(airflow_api, "sca_retention", {**conf, "dry_run": True})
+    assert dry["run"]["state"] == "success"
+    planned = airflow_api.xcom("sca_retention", dry["run_id"], "remove_remote_scans")
+    assert planned["removed"] == 0
+    assert sorted((p["service"], p["remote_name"]) for p in planned["planned"]) == [
+        ("fossid", scan_code),
+        ("scancodeio", project_name),
+    ]
+    assert scio.find_project(project_name)["is_archived"] is False, "a dry run touches nothing"
+    assert fossid.get_scan(scan_code) is not None
+
+    real = run_and_wait(airflow_api, "sca_retention", {**conf, "dry_run": False})
+    assert real["run"]["state"] == "success"
+    assert airflow_api.xcom("sca_retention", real["run_id"], "remove_remote_scans")["removed"] == 2
+    archived = scio.find_project(project_name)
+    assert archived["is_archived"] is True
+    assert fossid.get_scan(scan_code) is None
+    assert [s for s in fossid.get_all_scans("sca-scans") if s.get("code") == scan_code] == []
