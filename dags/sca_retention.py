@@ -20,6 +20,7 @@ DAG_ID = "sca_retention"
     catchup=False,
     max_active_runs=1,
     tags=["sca", "retention"],
+    default_args={"owner": "sca", "retries": 2},
     doc_md=__doc__,
     params={
         "keep_days": Param(

@@ -144,7 +144,7 @@ def sca_scan() -> None:
         outlets=[REPORT],
     )
 
-    @task(retries=0)
+    @task
     def enforce_gate(report: dict) -> str:
         from airflow.sdk.exceptions import AirflowFailException
 

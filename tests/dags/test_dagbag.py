@@ -32,3 +32,17 @@ def test_dags_have_tags_owner_and_retries(dagbag) -> None:
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_the_scan_unit_is_five_tasks_each_service_task_in_its_pool(dagbag) -> None:
+    dag = dagbag.dags["sca_scan"]
+    pools = {task.task_id: task.pool for task in dag.tasks}
+    assert pools == {
+        "scan.fetch": "default_pool",
+        "scan.scancodeio": "scancodeio",
+        "scan.purldb": "purldb",
+        "scan.fossid": "fossid",
+        "scan.report": "default_pool",
+        "enforce_gate": "default_pool",
+    }
+    assert dag.get_task("scan.report").trigger_rule == "all_done"

@@ -29,6 +29,27 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
+class Versioned:
+    """``as_dict`` stamps ``schema: <KIND>/<version>``; ``from_dict`` checks it, keeps the known
+    fields and lets ``_typed`` rebuild nested values."""
+
+    KIND = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": f"{self.KIND}/{RESULT_SCHEMA}", **asdict(self)}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        _check_schema(data, cls.KIND)
+        return cls(**cls._typed(_known(cls, data)))
+
+    @classmethod
+    def _typed(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if "outputs" in values:
+            values["outputs"] = _outputs(values)
+        return values
+
+
 @dataclass(frozen=True)
 class ArtefactRef:
     """A file in the artefact store: where it is and what it is, never a local path."""
@@ -48,8 +69,10 @@ class ArtefactRef:
 
 
 @dataclass(frozen=True)
-class InputRef:
+class InputRef(Versioned):
     """The fetched input: its bytes in the store (content-addressed) and how the user gave it."""
+
+    KIND = "input"
 
     artefact: ArtefactRef
     filename: str
@@ -63,15 +86,9 @@ class InputRef:
     def sha256(self) -> str:
         return self.artefact.sha256
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"schema": f"input/{RESULT_SCHEMA}", **asdict(self)}
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        _check_schema(data, "input")
-        values = _known(cls, data)
-        values["artefact"] = ArtefactRef.from_dict(values["artefact"])
-        return cls(**values)
+    def _typed(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return values | {"artefact": ArtefactRef.from_dict(values["artefact"])}
 
 
 class ToolStatus(StrEnum):
@@ -81,8 +98,10 @@ class ToolStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class ToolRun:
+class ToolRun(Versioned):
     """One tool's part in one scan: what ran (or was reused), where its result is, or why not."""
+
+    KIND = "tool-run"
 
     tool: str
     status: ToolStatus
@@ -98,14 +117,11 @@ class ToolRun:
     attempts: int = 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"schema": f"tool-run/{RESULT_SCHEMA}", **asdict(self), "status": self.status.value}
+        return super().as_dict() | {"status": self.status.value}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        _check_schema(data, "tool-run")
-        values = _known(cls, data)
-        values["status"] = ToolStatus(values["status"])
-        return cls(**values)
+    def _typed(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return values | {"status": ToolStatus(values["status"])}
 
 
 def _outputs(data: dict[str, Any]) -> dict[str, ArtefactRef]:
@@ -120,7 +136,7 @@ class FlaggedResource:
 
 
 @dataclass(frozen=True)
-class ScanCodeIOResult:
+class ScanCodeIOResult(Versioned):
     project_uuid: str
     project_name: str
     ui_url: str | None
@@ -143,16 +159,10 @@ class ScanCodeIOResult:
 
     KIND = "scancodeio-result"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"schema": f"{self.KIND}/{RESULT_SCHEMA}", **asdict(self)}
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        _check_schema(data, cls.KIND)
-        values = _known(cls, data)
-        values["flagged_resources"] = [FlaggedResource(**r) for r in values["flagged_resources"]]
-        values["outputs"] = _outputs(data)
-        return cls(**values)
+    def _typed(cls, values: dict[str, Any]) -> dict[str, Any]:
+        flagged = [FlaggedResource(**r) for r in values["flagged_resources"]]
+        return super()._typed(values) | {"flagged_resources": flagged}
 
 
 @dataclass(frozen=True)
@@ -165,7 +175,7 @@ class MatchedPackage:
 
 
 @dataclass(frozen=True)
-class PurlDBResult:
+class PurlDBResult(Versioned):
     matching_uuid: str
     scanned_files: int
     matched_files: int
@@ -175,20 +185,13 @@ class PurlDBResult:
 
     KIND = "purldb-result"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"schema": f"{self.KIND}/{RESULT_SCHEMA}", **asdict(self)}
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        _check_schema(data, cls.KIND)
-        values = _known(cls, data)
-        values["packages"] = [MatchedPackage(**p) for p in values["packages"]]
-        values["outputs"] = _outputs(data)
-        return cls(**values)
+    def _typed(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return super()._typed(values) | {"packages": [MatchedPackage(**p) for p in values["packages"]]}
 
 
 @dataclass(frozen=True)
-class FossIDResult:
+class FossIDResult(Versioned):
     scan_code: str
     project_code: str
     server_version: str | None
@@ -200,16 +203,6 @@ class FossIDResult:
     outputs: dict[str, ArtefactRef] = field(default_factory=dict)
 
     KIND = "fossid-result"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"schema": f"{self.KIND}/{RESULT_SCHEMA}", **asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        _check_schema(data, cls.KIND)
-        values = _known(cls, data)
-        values["outputs"] = _outputs(data)
-        return cls(**values)
 
 
 ToolResult = ScanCodeIOResult | PurlDBResult | FossIDResult

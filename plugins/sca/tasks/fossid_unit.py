@@ -19,7 +19,7 @@ from airflow.sdk import Context
 
 from sca.common.errors import RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_wait_problem
-from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, fossid_settings
 from sca.core.results import ArtefactRef, FossIDResult, InputRef
 from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
@@ -51,24 +51,15 @@ class FossIDScanOperator(LedgerToolOperator):
         scan_options: dict[str, Any] | str | None = None,
         report_types: Sequence[str] | str = ("xlsx", "spdx", "cyclone_dx", "html"),
         fossid_conn_id: str = FossIDHook.default_conn_name,
-        poll_interval: float = 3.0,
-        max_poll_interval: float = 60.0,
-        first_poll_delay: float = FIRST_POLL_DELAY,
-        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
-        wait_timeout: timedelta = timedelta(hours=8),
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("wait_timeout", timedelta(hours=8))
         kwargs.setdefault("pool", "fossid")
         super().__init__(**kwargs)
         self.project_code = project_code
         self.scan_options = scan_options
         self.report_types = report_types
         self.fossid_conn_id = fossid_conn_id
-        self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
-        self.first_poll_delay = first_poll_delay
-        self.sync_grace_seconds = sync_grace_seconds
-        self.wait_timeout = wait_timeout
 
     def client(self) -> FossIDClient:
         return FossIDHook(self.fossid_conn_id).get_conn()
@@ -287,13 +278,7 @@ class FossIDScanOperator(LedgerToolOperator):
         stored = self.store.put_json(result.as_dict(), f"tools/fossid/{key.short}/fossid-result.json")
         return self.succeed(context, key, stored.uri, state["started"], result.server_version)
 
-    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
-        return self.guarded(context, self._resume, context, event, state)
-
-    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         raise_for_wait_problem(event, SERVICE)
         state["resumed"] = True  # the stage's operation was started: check it, do not start it again
-        assert self._key is not None
-        with self.key_lock(self._key):
-            return self._advance(context, self.client(), state)
+        return self._advance(context, self.client(), state)

@@ -18,7 +18,7 @@ from airflow.sdk import Context
 
 from sca.common.errors import RunFailedError
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
-from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, purldb_settings
 from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCodeIOResult, ToolRun, ToolStatus
 from sca.purldb.client import SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
@@ -38,21 +38,14 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         *,
         scancodeio_task_id: str,
         purldb_conn_id: str = PurlDBHook.default_conn_name,
-        poll_interval: float = 3.0,
-        first_poll_delay: float = FIRST_POLL_DELAY,
-        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
-        run_timeout: timedelta = timedelta(hours=2),
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("wait_timeout", timedelta(hours=2))
         kwargs.setdefault("pool", "purldb")
         kwargs.setdefault("trigger_rule", "all_done")  # runs to say why it cannot match
         super().__init__(**kwargs)
         self.scancodeio_task_id = scancodeio_task_id
         self.purldb_conn_id = purldb_conn_id
-        self.poll_interval = poll_interval
-        self.first_poll_delay = first_poll_delay
-        self.sync_grace_seconds = sync_grace_seconds
-        self.run_timeout = run_timeout
 
     def client(self) -> PurlDBClient:
         return PurlDBHook(self.purldb_conn_id).get_conn()
@@ -101,7 +94,7 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
             "settings": dict(key.settings),
             "scan_uri": scan_json.uri,
             "started": started,
-            "deadline": started + self.run_timeout.total_seconds(),
+            "deadline": started + self.wait_timeout.total_seconds(),
         }
         return self._wait(context, client, state)
 
@@ -126,15 +119,9 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         raise_for_run(run, SERVICE)
         return self._finish(context, client, state)
 
-    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
-        return self.guarded(context, self._resume, context, event, state)
-
-    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         raise_for_event(event, SERVICE)
-        assert self._key is not None
-        with self.key_lock(self._key):
-            return self._finish(context, self.client(), state)
+        return self._finish(context, self.client(), state)
 
     def _finish(self, context: Context, client: PurlDBClient, state: dict[str, Any]) -> dict[str, Any]:
         key = ScanKey(self.tool, state["sha256"], state["settings"])

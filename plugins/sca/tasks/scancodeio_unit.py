@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Context
 
 from sca.common.errors import PermanentServiceError, RunFailedError
 from sca.common.pipeline_run import raise_for_event, raise_for_run
-from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS, wait_briefly
+from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ArtefactRef, FlaggedResource, InputRef, ScanCodeIOResult
 from sca.scancodeio.client import DEFAULT_OUTPUT_NAMES, SERVICE, ScanCodeIOClient, is_name_taken
@@ -50,25 +49,16 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         fail_level: str = "ERROR",
         labels: Sequence[str] = (),
         scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
-        poll_interval: float = 3.0,
-        max_poll_interval: float = 30.0,
-        first_poll_delay: float = FIRST_POLL_DELAY,
-        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
-        run_timeout: timedelta = timedelta(hours=6),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("pool", "scancodeio")
+        kwargs.setdefault("max_poll_interval", 30.0)
         super().__init__(**kwargs)
         self.pipelines = pipelines
         self.formats = formats
         self.fail_level = fail_level
         self.labels = labels
         self.scancodeio_conn_id = scancodeio_conn_id
-        self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
-        self.first_poll_delay = first_poll_delay
-        self.sync_grace_seconds = sync_grace_seconds
-        self.run_timeout = run_timeout
 
     @property
     def hook(self) -> ScanCodeIOHook:
@@ -129,7 +119,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             "settings": dict(key.settings),
             "sha256": fetched.sha256,
             "started": started,
-            "deadline": started + self.run_timeout.total_seconds(),
+            "deadline": started + self.wait_timeout.total_seconds(),
         }
         return self._advance(context, client, state)
 
@@ -191,15 +181,9 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
     def _is_terminal(client: ScanCodeIOClient, run_uuid: str) -> bool:
         return RunStatus(client.get_run(run_uuid)["status"]).is_terminal
 
-    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-        self._key = ScanKey(self.tool, state["sha256"], state["settings"])
-        return self.guarded(context, self._resume, context, event, state)
-
-    def _resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         raise_for_event(event, SERVICE)
-        assert self._key is not None
-        with self.key_lock(self._key):
-            return self._advance(context, self.hook.get_conn(), state)
+        return self._advance(context, self.hook.get_conn(), state)
 
     def _finish(
         self, context: Context, client: ScanCodeIOClient, state: dict[str, Any], runs: list[dict[str, Any]]

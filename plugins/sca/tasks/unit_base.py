@@ -24,6 +24,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS
 from sca.core.keys import ScanKey
 from sca.core.results import InputRef, ToolRun, ToolStatus
 from sca.store.artefacts import ArtefactStore
@@ -40,7 +41,8 @@ def scan_id_for(dag_id: str, run_id: str, unit_id: str, map_index: int = -1) -> 
 
 def scan_id_from_context(context: Context, unit_id: str) -> str:
     ti = context["ti"]
-    return scan_id_for(ti.dag_id, ti.run_id, unit_id, getattr(ti, "map_index", -1) or -1)
+    map_index = getattr(ti, "map_index", None)
+    return scan_id_for(ti.dag_id, ti.run_id, unit_id, -1 if map_index is None else int(map_index))
 
 
 def as_bool(value: Any) -> bool:
@@ -155,9 +157,26 @@ class LedgerToolOperator(ScanUnitOperator):
 
     template_fields: Sequence[str] = (*ScanUnitOperator.template_fields, "max_age_days")
 
-    def __init__(self, *, max_age_days: float | str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_age_days: float | str | None = None,
+        poll_interval: float = 3.0,
+        max_poll_interval: float = 60.0,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        sync_grace_seconds: float = SYNC_GRACE_SECONDS,
+        wait_timeout: timedelta = timedelta(hours=6),
+        **kwargs: Any,
+    ) -> None:
+        """Waits: polled in the worker for ``sync_grace_seconds``, then deferred; the trigger
+        polls from ``poll_interval`` backing off to ``max_poll_interval``; ``wait_timeout`` ends it."""
         super().__init__(**kwargs)
         self.max_age_days = max_age_days
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.first_poll_delay = first_poll_delay
+        self.sync_grace_seconds = sync_grace_seconds
+        self.wait_timeout = wait_timeout
 
     @property
     def max_age(self) -> timedelta | None:
@@ -219,21 +238,19 @@ class LedgerToolOperator(ScanUnitOperator):
             entry.last_run_id,
             key.value,
         )
-        return self.record(
-            context,
-            ToolRun(
-                self.tool,
-                ToolStatus.SUCCESS,
-                scan_key=key.value,
-                remote_id=entry.remote_id,
-                remote_name=entry.remote_name,
-                remote_url=entry.remote_url,
-                result_uri=entry.result_uri,
-                reused=True,
-                reused_from=finished,
-                attempts=0,
-            ),
-        )
+        return self.record(context, self.tool_run(entry, reused=True, reused_from=finished, attempts=0))
+
+    def tool_run(self, entry: LedgerEntry, **overrides: Any) -> ToolRun:
+        """A successful ToolRun from the ledger's row (what exists remotely, where the result is)."""
+        values: dict[str, Any] = {
+            "scan_key": entry.scan_key,
+            "remote_id": entry.remote_id,
+            "remote_name": entry.remote_name,
+            "remote_url": entry.remote_url,
+            "result_uri": entry.result_uri,
+            "attempts": entry.attempts,
+        }
+        return ToolRun(self.tool, ToolStatus.SUCCESS, **(values | overrides))
 
     def record_failure(self, context: Context, reason: str) -> None:
         key = getattr(self, "_key", None)
@@ -250,17 +267,21 @@ class LedgerToolOperator(ScanUnitOperator):
         self.ledger("finished", key.tool, key.value, result_uri, server_version)
         entry = self.ledger_get(key)
         assert entry is not None
-        return self.record(
-            context,
-            ToolRun(
-                self.tool,
-                ToolStatus.SUCCESS,
-                scan_key=key.value,
-                remote_id=entry.remote_id,
-                remote_name=entry.remote_name,
-                remote_url=entry.remote_url,
-                result_uri=result_uri,
-                duration_s=round(time.time() - started, 3),
-                attempts=entry.attempts,
-            ),
-        )
+        return self.record(context, self.tool_run(entry, duration_s=round(time.time() - started, 3)))
+
+    # -- resuming after a deferral ------------------------------------------------------------
+    def execute_complete(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        """Every tool unit defers with ``kwargs={"state": …}`` holding the key's sha256 and
+        settings: the key is rebuilt, its lock taken, and the unit's ``resume`` continues."""
+        key = ScanKey(self.tool, state["sha256"], state["settings"])
+        self._key = key
+        return self.guarded(context, self._resume_locked, key, context, event, state)
+
+    def _resume_locked(
+        self, key: ScanKey, context: Context, event: dict[str, Any], state: dict[str, Any]
+    ) -> dict[str, Any]:
+        with self.key_lock(key):
+            return self.resume(context, event, state)
+
+    def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
