@@ -82,7 +82,7 @@ def conn():
 @pytest.fixture
 def scan_id(conn):
     sid = f"test-{uuid.uuid4()}"
-    warehouse.record_scan(conn, sid, "test_dag", f"run-{sid}", "scan", "acme-widget-1.0.tar.gz")
+    warehouse.record_scan(conn, sid, "test_dag", f"run-{sid}", "scan", -1, "acme-widget-1.0.tar.gz")
     yield sid
     with conn.cursor() as cur:  # the detail rows go with it (ON DELETE CASCADE)
         cur.execute("DELETE FROM scans WHERE scan_id = %s RETURNING input_sha256", (sid,))
@@ -95,7 +95,7 @@ def test_migrations_are_applied_once(conn) -> None:
     assert apply_migrations(conn) == [], "make up applied them; a second run has nothing to do"
     with conn.cursor() as cur:
         cur.execute("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert cur.fetchall()[0] == (1, "ledger_and_warehouse")
+        assert cur.fetchall() == [(1, "ledger_and_warehouse"), (2, "generations_and_mapped_units")]
 
 
 def test_loading_a_scan_twice_leaves_the_row_counts_unchanged(conn, scan_id) -> None:
@@ -168,21 +168,33 @@ def test_loading_a_scan_twice_leaves_the_row_counts_unchanged(conn, scan_id) -> 
 def test_the_ledger_lifecycle(conn) -> None:
     ledger = Ledger(conn)
     key = ScanKey("scancodeio", hashlib.sha256(uuid.uuid4().bytes).hexdigest(), scancodeio_settings(["x"], None))
+    name = key.remote_name("a.zip")
     assert ledger.get("scancodeio", key.value) is None
-    first = ledger.begin(key, key.remote_name("a.zip"), "dag", "run-1")
-    assert (first.state, first.attempts, first.remote_id) == ("submitting", 1, None)
+    first = ledger.begin(key, name, "dag", "run-1")
+    assert (first.state, first.attempts, first.remote_id, first.generation) == ("submitting", 1, None, 1)
     ledger.submitted("scancodeio", key.value, "uuid-1", "http://127.0.0.1/p")
-    again = ledger.begin(key, key.remote_name("a.zip"), "dag", "run-2")
-    assert (again.state, again.attempts, again.remote_id, again.last_run_id) == ("submitted", 2, "uuid-1", "run-2")
-    ledger.failed("scancodeio", key.value, "RunFailedError: boom")
+    again = ledger.begin(key, "another-name.zip", "dag", "run-2")
+    assert (again.state, again.attempts, again.remote_id, again.remote_name) == ("submitted", 2, "uuid-1", name)
+    assert ledger.failed("scancodeio", key.value, "RunFailedError: boom")
     assert ledger.get("scancodeio", key.value).last_error == "RunFailedError: boom"
-    ledger.begin(key, None, "dag", "run-3")
+    assert ledger.begin(key, None, "dag", "run-3").remote_id == "uuid-1", "a retry re-attaches"
     ledger.finished("scancodeio", key.value, "file:///store/result.json", "38.2.0")
     done = ledger.get("scancodeio", key.value)
     assert (done.state, done.result_uri, done.server_version) == ("finished", "file:///store/result.json", "38.2.0")
     assert is_fresh(done, None) and is_fresh(done, timedelta(days=1)) and not is_fresh(done, timedelta(0))
-    ledger.removed("scancodeio", key.value, "archived")
+    assert not ledger.failed("scancodeio", key.value, "a failed reuse"), "finished results are kept"
+    assert ledger.get("scancodeio", key.value).state == "finished"
+    assert not ledger.removed("scancodeio", key.value, "archived", done.finished_at - timedelta(seconds=1))
+    assert ledger.removed("scancodeio", key.value, "archived", done.finished_at)
     assert is_fresh(ledger.get("scancodeio", key.value), None), "archived remote, results still reusable"
+    restarted = ledger.restart("scancodeio", key.value)
+    assert (restarted.generation, restarted.remote_name, restarted.remote_id, restarted.result_uri) == (
+        2,
+        f"{name}-g2",
+        None,
+        None,
+    )
+    assert ledger.restart("scancodeio", key.value).remote_name == f"{name}-g3"
     with pytest.raises(LookupError):
         ledger.finished("scancodeio", key.value + "x", "file:///nowhere")
 

@@ -94,3 +94,22 @@ def test_purl_is_resolved_then_downloaded(tmp_path: Path) -> None:
             resolve_purl=lambda purl: (srv.url + "/six.whl", "purldb"),
         )
     assert (fetched.kind, fetched.purl, fetched.resolved_by) == ("purl", "pkg:pypi/six@1.16.0", "purldb")
+
+
+def test_recorded_urls_lose_credentials_and_query() -> None:
+    from sca.pipeline.fetch import redact_url
+
+    assert redact_url("https://bot:s3cret@example.invalid:8443/pkg.tgz?X-Amz-Signature=abc#x") == (
+        "https://example.invalid:8443/pkg.tgz?…"
+    )
+    assert redact_url("pkg:pypi/six@1.16.0") == "pkg:pypi/six@1.16.0"
+
+
+def test_only_errors_retrying_cannot_fix_are_permanent() -> None:
+    import json
+
+    from sca.common.errors import TransientServiceError, is_permanent
+
+    assert is_permanent(InputError("bad path")) and is_permanent(PermanentServiceError("404"))
+    assert not is_permanent(json.JSONDecodeError("Expecting value", "<html>", 0)), "a proxy's HTML page"
+    assert not is_permanent(TransientServiceError("503"))

@@ -53,3 +53,12 @@ def test_by_age_by_count_and_both() -> None:
 def test_negative_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="keep_last"):
         plan_removals(CANDIDATES, keep_days=None, keep_last=-1, now=NOW)
+
+
+def test_package_names_drop_versions_and_suffixes() -> None:
+    from sca.core.retention import package_name
+
+    assert [
+        package_name(n)
+        for n in ("six-1.16.0-py2.py3-none-any.whl", "six-1.17.0.tar.gz", "acme-widget-1.0.tar.gz", "left_pad_v2.tgz")
+    ] == ["six", "six", "acme-widget", "left_pad"]

@@ -58,3 +58,13 @@ class RunFailedError(ServiceError):
 
 class DeadlineExceededError(ServiceError):
     """A remote run was still not finished when the wait's deadline passed."""
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Retrying cannot fix it: a 4xx, or a bad value (unknown pipeline, bad input, invalid purl).
+    A body that is not JSON is not a bad value: a proxy's HTML page or a cut-off reply is retried."""
+    import json
+
+    if isinstance(error, json.JSONDecodeError):
+        return False
+    return isinstance(error, PermanentServiceError | ValueError)

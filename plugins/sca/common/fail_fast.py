@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sca.common.errors import PermanentServiceError
+from sca.common.errors import is_permanent
 
 WRAPPED = ("execute", "execute_complete", "poke")
 
@@ -27,7 +27,9 @@ def fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
 
         try:
             return method(*args, **kwargs)
-        except (PermanentServiceError, ValueError) as exc:
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
             raise AirflowFailException(f"{exc} (not retried: retrying cannot fix this)") from exc
 
     wrapper._fail_fast = True  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from typing import Any
 TOOLS = ("scancodeio", "purldb", "fossid")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".whl", ".zip", ".jar", ".gem", ".tar")
-MAX_REMOTE_NAME = 100
+MAX_REMOTE_NAME = 96  # + "-g<n>" for a rescan's generation stays within 100
 
 
 def canonical_json(value: Any) -> str:

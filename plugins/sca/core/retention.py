@@ -8,10 +8,18 @@ be None (no limit of that kind); with both None nothing is removed.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+
+def package_name(filename: str) -> str:
+    """A file name without its version and suffixes: ``six-1.16.0-py2.py3-none-any.whl`` and
+    ``six-1.17.0.tar.gz`` → ``six``; ``acme-widget-1.0.tar.gz`` → ``acme-widget``."""
+    name = re.split(r"[-_](?=v?\d)", filename, maxsplit=1)[0]
+    return name or filename
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,17 @@ class InputSink(Protocol):
     ) -> ArtefactRef: ...
 
 
+def redact_url(value: str) -> str:
+    """What may be recorded of an input: a URL loses its user:password and its query string
+    (presigned URLs carry their token there); anything else is kept as given."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https"):
+        return value
+    host = parsed.hostname or ""
+    netloc = host + (f":{parsed.port}" if parsed.port else "")
+    return parsed._replace(netloc=netloc, query="…" if parsed.query else "", fragment="").geturl()
+
+
 def input_kind(value: str) -> str:
     if value.startswith("pkg:"):
         return "purl"
@@ -76,6 +87,7 @@ def download(
     discarded) are retried; 4xx, an HTML page or a body over ``max_bytes`` are refused."""
     import time
 
+    shown = redact_url(url)  # errors and logs never carry the URL's credentials
     policy = retry or RetryPolicy()
     wait = sleep or time.sleep
     for attempt in range(1, policy.attempts + 1):
@@ -87,29 +99,31 @@ def download(
                         continue
                     cls = TransientServiceError if is_retryable_status(response.status_code) else PermanentServiceError
                     raise cls(
-                        f"input URL {url} answered HTTP {response.status_code}", status=response.status_code, url=url
+                        f"input URL {shown} answered HTTP {response.status_code}",
+                        status=response.status_code,
+                        url=shown,
                     )
                 content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 if content_type in REFUSED_CONTENT_TYPES:
                     raise InputError(
-                        f"input URL {url} returned {content_type}, not a package archive "
+                        f"input URL {shown} returned {content_type}, not a package archive "
                         "(is it a web page rather than the download link?)"
                     )
                 declared = int(response.headers.get("Content-Length") or 0)
                 if declared > max_bytes:
-                    raise InputError(f"input URL {url} is {declared} bytes, over the limit of {max_bytes}")
+                    raise InputError(f"input URL {shown} is {declared} bytes, over the limit of {max_bytes}")
                 name = (
                     filename_from_content_disposition(response.headers.get("Content-Disposition"))
                     or unquote(urlparse(url).path.rsplit("/", 1)[-1])
                     or "input"
                 )
                 return store.put_input(
-                    _limited(response.iter_content(CHUNK), max_bytes, f"URL {url}"), safe_filename(name, "input")
+                    _limited(response.iter_content(CHUNK), max_bytes, f"URL {shown}"), safe_filename(name, "input")
                 )
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             if attempt == policy.attempts:
                 raise TransientServiceError(
-                    f"input URL {url}: {type(exc).__name__} after {attempt} attempts", url=url
+                    f"input URL {shown}: {type(exc).__name__} after {attempt} attempts", url=shown
                 ) from exc
             wait(policy.delay(attempt))
     raise AssertionError("unreachable")
@@ -136,6 +150,6 @@ def fetch_input(
             raise InputError(f"cannot resolve {value}: no purl resolver configured")
         url, resolved_by = resolve_purl(value)
         ref = download(url, store, max_bytes, retry)
-        return InputRef(ref, ref.name, "purl", value, url, value, resolved_by)
+        return InputRef(ref, ref.name, "purl", value, redact_url(url), value, resolved_by)
     ref = download(value, store, max_bytes, retry)
-    return InputRef(ref, ref.name, "url", value, value)
+    return InputRef(ref, ref.name, "url", redact_url(value), redact_url(value))

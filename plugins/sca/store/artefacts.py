@@ -54,14 +54,15 @@ def media_type_of(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def default_root() -> str:
-    results = os.environ.get("SCA_RESULTS_DIR") or str(Path.home() / "sca-results")
-    return "file://" + str(Path(results).resolve() / "artefacts")
-
-
 class ArtefactStore:
     def __init__(self, root: str | None = None, conn_id: str | None = None) -> None:
-        self.root_uri = (root or os.environ.get(ROOT_ENV) or default_root()).rstrip("/")
+        chosen = root or os.environ.get(ROOT_ENV)
+        if not chosen:  # no silent worker-local default: every host must see the same store
+            raise ArtefactError(
+                f"{ROOT_ENV} is not set: give the artefact store's root URI shared by every worker "
+                "(file:///shared/path, s3://bucket/prefix, gs://bucket/prefix)"
+            )
+        self.root_uri = chosen.rstrip("/")
         self.conn_id = conn_id or os.environ.get(CONN_ENV) or None
         self.root = self.path(self.root_uri)
 

@@ -39,6 +39,7 @@ COLUMNS = (
     "created_at",
     "updated_at",
     "finished_at",
+    "generation",
 )
 REUSABLE_STATES = ("finished", "archived", "deleted")
 
@@ -62,6 +63,7 @@ class LedgerEntry:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    generation: int
 
     @property
     def has_results(self) -> bool:
@@ -168,19 +170,51 @@ class Ledger:
             (result_uri, server_version),
         )
 
-    def failed(self, service: str, scan_key: str, error: str) -> None:
-        self._update(service, scan_key, "state = 'error', last_error = %s", (error[:4000],))
+    def failed(self, service: str, scan_key: str, error: str) -> bool:
+        """Mark a scan in flight failed (a row with results keeps them: a failed reuse or a failed
+        delete of a stale object is not a failed scan). True when a row changed."""
+        with transaction(self.conn) as cur:
+            cur.execute(
+                "UPDATE ledger SET state = 'error', last_error = %s, updated_at = now() "
+                "WHERE service = %s AND scan_key = %s AND state IN ('submitting', 'submitted')",
+                (error[:4000], service, scan_key),
+            )
+            return bool(cur.rowcount)
 
-    def removed(self, service: str, scan_key: str, state: str) -> None:
+    def removed(self, service: str, scan_key: str, state: str, finished_at: datetime) -> bool:
+        """Retention removed the remote object of this finished scan. Only the scan retention saw
+        is marked: a row rescanned meanwhile (other ``finished_at``) is left alone."""
         if state not in ("archived", "deleted"):
             raise ValueError(f"removed state must be archived or deleted, not {state!r}")
-        self._update(service, scan_key, "state = %s", (state,))
+        with transaction(self.conn) as cur:
+            cur.execute(
+                "UPDATE ledger SET state = %s, updated_at = now() "
+                "WHERE service = %s AND scan_key = %s AND state = 'finished' AND finished_at = %s",
+                (state, service, scan_key, finished_at),
+            )
+            return bool(cur.rowcount)
 
-    def forget_remote(self, service: str, scan_key: str) -> None:
-        """The remote object is gone (deleted elsewhere, or stale and removed): scan again."""
-        self._update(
-            service, scan_key, "state = 'submitting', remote_id = NULL, result_uri = NULL, finished_at = NULL", ()
-        )
+    def restart(self, service: str, scan_key: str) -> LedgerEntry:
+        """Scan again under a new remote name (``-g<generation>``); call it only once the old
+        remote object is gone, so no retry can re-attach to the stale one."""
+        with transaction(self.conn) as cur:
+            cur.execute(
+                f"""
+                UPDATE ledger SET generation = generation + 1, state = 'submitting', remote_id = NULL,
+                    remote_url = NULL, result_uri = NULL, finished_at = NULL, server_version = NULL,
+                    remote_name = CASE WHEN remote_name IS NULL THEN NULL
+                                       ELSE regexp_replace(remote_name, '-g[0-9]+$', '') || '-g' || (generation + 1)
+                                  END,
+                    updated_at = now()
+                WHERE service = %s AND scan_key = %s
+                RETURNING {", ".join(COLUMNS)}
+                """,  # noqa: S608
+                (service, scan_key),
+            )
+            entry = self._row(cur)
+        if entry is None:
+            raise LookupError(f"no ledger row for {service} {scan_key}")
+        return entry
 
     def _update(self, service: str, scan_key: str, assignments: str, values: tuple[Any, ...]) -> None:
         with transaction(self.conn) as cur:

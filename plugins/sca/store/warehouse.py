@@ -75,14 +75,15 @@ def scan_exists(conn: Any, scan_id: str) -> bool:
         return cur.fetchone() is not None
 
 
-def record_scan(conn: Any, scan_id: str, dag_id: str, run_id: str, unit_id: str, source: str) -> None:
+def record_scan(conn: Any, scan_id: str, dag_id: str, run_id: str, unit_id: str, map_index: int, source: str) -> None:
     with transaction(conn) as cur:
         cur.execute(
             """
-            INSERT INTO scans (scan_id, dag_id, run_id, unit_id, input_source) VALUES (%s, %s, %s, %s, %s)
+            INSERT INTO scans (scan_id, dag_id, run_id, unit_id, map_index, input_source)
+            VALUES (%s, %s, %s, %s, %s, %s)
             ON CONFLICT (scan_id) DO UPDATE SET input_source = EXCLUDED.input_source
             """,
-            (scan_id, dag_id, run_id, unit_id, source),
+            (scan_id, dag_id, run_id, unit_id, map_index, source),
         )
 
 

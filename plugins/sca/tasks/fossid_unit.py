@@ -88,12 +88,13 @@ class FossIDScanOperator(LedgerToolOperator):
         entry = self.ledger_get(key)
         if entry is not None and self.reusable(entry):
             return self.reuse(context, key, entry)
-        scan_code = key.remote_name(fetched.filename)
-        if entry is not None and entry.has_results:
-            self.log.info("Deleting the stale FossID scan %s before scanning again", scan_code)
-            self._delete_and_wait(client, scan_code)
-            self.ledger("forget_remote", key.tool, key.value)
-        self.ledger("begin", key, scan_code, context["ti"].dag_id, context["ti"].run_id)
+        if entry is not None and entry.has_results and entry.remote_name:
+            # stale: delete it, then scan under a new code, so a retry never re-attaches to it
+            self.log.info("Deleting the stale FossID scan %s before scanning again", entry.remote_name)
+            self._delete_and_wait(client, entry.remote_name)
+            self.ledger("restart", key.tool, key.value)
+        entry = self.ledger("begin", key, key.remote_name(fetched.filename), context["ti"].dag_id, context["ti"].run_id)
+        scan_code = str(entry.remote_name)  # the ledger's: the same bytes under another file name re-attach
         self._ensure_project(client)
         scan = client.get_scan(scan_code)
         if scan is None:
@@ -158,12 +159,13 @@ class FossIDScanOperator(LedgerToolOperator):
         fetched = InputRef.from_dict(state["input"])
         code = state["scan_code"]
         uploaded = (client.get_scan(code) or {}).get("uploaded_files") or []
-        extracted = client.check_status(code, "EXTRACT_ARCHIVES").status is FossIDStatus.FINISHED
-        if fetched.filename in uploaded and extracted:
-            self.log.info("Scan %s already has %s, extracted", code, fetched.filename)
+        extraction = client.check_status(code, "EXTRACT_ARCHIVES").status
+        if uploaded and extraction in (FossIDStatus.QUEUED, FossIDStatus.RUNNING, FossIDStatus.FINISHED):
+            # named after these bytes: what it holds is them (never replaced under a running extraction)
+            self.log.info("Scan %s already has %s (extraction %s)", code, ", ".join(uploaded), extraction.value)
             return
-        if fetched.filename in uploaded:
-            client.remove_uploaded_content(code, fetched.filename)
+        for name in uploaded:  # an upload whose extraction never started or failed: replace it
+            client.remove_uploaded_content(code, name)
         with WorkFolder(self.task_id) as folder:
             local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
             requests_made = client.upload(code, local)

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from sca.common.errors import RunFailedError
+from sca.common.errors import NotFoundError, RunFailedError
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, purldb_settings
@@ -77,11 +77,11 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         entry = self.ledger_get(key)
         if entry is not None and self.reusable(entry):
             return self.reuse(context, key, entry)
+        if entry is not None and entry.has_results:  # stale: PurlDB's index changed since
+            self.ledger("restart", key.tool, key.value)
         entry = self.ledger("begin", key, None, context["ti"].dag_id, context["ti"].run_id)
-        if entry.remote_id and entry.state == "submitted" and not entry.has_results:
-            matching = client.get_matching(entry.remote_id)
-            self.log.info("Re-attached to PurlDB matching %s", entry.remote_id)
-        else:
+        matching = self._reattach(client, entry.remote_id) if entry.remote_id else None
+        if matching is None:
             with WorkFolder(self.task_id) as folder:
                 local = self.store.copy_to_local(scan_json, folder, "scancodeio-results.json")
                 matching = client.submit_matching(local)
@@ -97,6 +97,20 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
             "deadline": started + self.wait_timeout.total_seconds(),
         }
         return self._wait(context, client, state)
+
+    def _reattach(self, client: PurlDBClient, matching_uuid: str) -> dict[str, Any] | None:
+        """The matching this key already submitted, unless it is gone or its run failed."""
+        try:
+            matching = client.get_matching(matching_uuid)
+        except NotFoundError:
+            self.log.info("PurlDB matching %s is gone: submitting again", matching_uuid)
+            return None
+        status = RunStatus(matching["runs"][0]["status"])
+        if status.is_failed:
+            self.log.info("PurlDB matching %s ended %s: submitting again", matching_uuid, status.value)
+            return None
+        self.log.info("Re-attached to PurlDB matching %s (%s)", matching_uuid, status.value)
+        return matching
 
     def _wait(self, context: Context, client: PurlDBClient, state: dict[str, Any]) -> dict[str, Any]:
         run_uuid = state["run_uuid"]

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sca.common.errors import NotFoundError
-from sca.core.retention import Removal, RetentionCandidate, plan_removals
+from sca.core.retention import Removal, RetentionCandidate, package_name, plan_removals
 from sca.store.db import transaction
-from sca.store.ledger import Ledger
+from sca.store.ledger import Ledger, scan_lock
 
 log = logging.getLogger(__name__)
 SERVICES = ("scancodeio", "fossid")
@@ -32,11 +32,18 @@ WHERE l.service = ANY(%s) AND l.state = 'finished' AND l.finished_at IS NOT NULL
 
 
 def candidates(conn: Any, packages: list[str] | None = None) -> list[RetentionCandidate]:
-    """Finished remote scans whose results a scan has loaded into the warehouse."""
+    """Finished remote scans whose results a scan has loaded into the warehouse, each under its
+    package's name (``six-1.16.0.tar.gz`` and ``six-1.17.0.tar.gz`` are both ``six``), so
+    ``keep_last`` keeps the newest scans of a package across its versions."""
     with transaction(conn) as cur:
         cur.execute(CANDIDATES_SQL, (list(SERVICES),))
-        rows = [RetentionCandidate(*row) for row in cur.fetchall()]
-    return [r for r in rows if not packages or r.package in packages]
+        rows = cur.fetchall()
+    found = []
+    for service, scan_key, remote_id, remote_name, filename, finished_at in rows:
+        if packages and filename not in packages:
+            continue
+        found.append(RetentionCandidate(service, scan_key, remote_id, remote_name, package_name(filename), finished_at))
+    return found
 
 
 def remove(removal: Removal, clients: dict[str, Any]) -> str:
@@ -71,8 +78,14 @@ def run_retention(
         if dry_run:
             log.info("would remove %s", removal.line())
             continue
-        state = remove(removal, clients)
-        Ledger(conn).removed(removal.candidate.service, removal.candidate.scan_key, state)
+        c = removal.candidate
+        with scan_lock(conn, c.scan_key):  # no scan of this key is deciding or submitting meanwhile
+            current = Ledger(conn).get(c.service, c.scan_key)
+            if current is None or current.state != "finished" or current.finished_at != c.finished_at:
+                log.info("skipped %s: scanned again meanwhile", removal.line())
+                continue
+            state = remove(removal, clients)
+            Ledger(conn).removed(c.service, c.scan_key, state, c.finished_at)
         log.info("%s %s", state, removal.line())
         done.append(removal)
     return {

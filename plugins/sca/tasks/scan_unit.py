@@ -42,21 +42,23 @@ def bounded(value: dict[str, Any]) -> dict[str, Any]:
 def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from sca.common.errors import PermanentServiceError
+    from sca.common.errors import is_permanent
     from sca.core.results import ToolRun, ToolStatus
-    from sca.pipeline.fetch import fetch_input
+    from sca.pipeline.fetch import fetch_input, redact_url
     from sca.purldb.hook import PurlDBHook
     from sca.store import warehouse
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
-    from sca.tasks.unit_base import FETCH_TOOL, error_reason, scan_id_from_context
+    from sca.tasks.unit_base import FETCH_TOOL, error_reason, map_index_of, scan_id_from_context
 
     context = get_current_context()
     ti = context["ti"]
     scan_id = scan_id_from_context(context, unit_id)
     conn = hook_connection()
     try:
-        warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, unit_id, str(value))
+        warehouse.record_scan(
+            conn, scan_id, ti.dag_id, ti.run_id, unit_id, map_index_of(context), redact_url(str(value))
+        )
         try:
             fetched = fetch_input(
                 str(value),
@@ -67,7 +69,7 @@ def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[
             )
         except Exception as exc:
             warehouse.record_tool_run(conn, scan_id, ToolRun(FETCH_TOOL, ToolStatus.ERROR, reason=error_reason(exc)))
-            if isinstance(exc, ValueError | PermanentServiceError):
+            if is_permanent(exc):
                 raise AirflowFailException(f"{error_reason(exc)} (not retried: retrying cannot fix this)") from exc
             raise
         warehouse.record_input(conn, scan_id, fetched)
@@ -93,22 +95,24 @@ def conclude(
     """Gate → warehouse load → reports → Asset events, from whatever the tool tasks recorded."""
     from sca.core.gate import evaluate
     from sca.core.results import InputRef, ToolRun, ToolStatus, result_from_dict
+    from sca.pipeline.fetch import redact_url
     from sca.reports.scan_report import build_summary, render_html, render_markdown
     from sca.store import warehouse
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
-    from sca.tasks.unit_base import FETCH_TOOL, as_bool, scan_id_from_context
+    from sca.tasks.unit_base import FETCH_TOOL, as_bool, map_index_of, scan_id_from_context
 
     context = get_current_context()
     ti = context["ti"]
     scan_id = scan_id_from_context(context, unit_id)
+    source = redact_url(str(source))
     store = ArtefactStore()
     pulled = ti.xcom_pull(task_ids=input_task_id)
     fetched = InputRef.from_dict(pulled) if pulled else None
     conn = hook_connection()
     try:
         if not warehouse.scan_exists(conn, scan_id):
-            warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, unit_id, source)
+            warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, unit_id, map_index_of(context), source)
         recorded = warehouse.tool_runs(conn, scan_id)
         runs: dict[str, ToolRun] = {}
         if fetched is None:
@@ -235,7 +239,6 @@ def scan_unit(
             input_task_id=fetch_id,
             pipelines=scancodeio_pipelines,
             formats=scancodeio_formats,
-            fail_level=fail_level,
             labels=[group_id],
             max_age_days=scancodeio_max_age_days,
         )

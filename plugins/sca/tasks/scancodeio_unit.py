@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedError
 from sca.common.pipeline_run import raise_for_event, raise_for_run
 from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, scancodeio_settings
@@ -37,7 +37,6 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         *LedgerToolOperator.template_fields,
         "pipelines",
         "formats",
-        "fail_level",
         "scancodeio_conn_id",
     )
 
@@ -46,7 +45,6 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         *,
         pipelines: Sequence[str] | str = ("scan_single_package",),
         formats: Sequence[str] | str = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
-        fail_level: str = "ERROR",
         labels: Sequence[str] = (),
         scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
         **kwargs: Any,
@@ -56,7 +54,6 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         super().__init__(**kwargs)
         self.pipelines = pipelines
         self.formats = formats
-        self.fail_level = fail_level
         self.labels = labels
         self.scancodeio_conn_id = scancodeio_conn_id
 
@@ -94,17 +91,18 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         )
         if entry is not None and self.reusable(entry, version_changed):
             return self.reuse(context, key, entry)
-        if entry is not None and entry.has_results and entry.remote_id:
-            self.log.info("Deleting the outdated project %s before scanning again", entry.remote_name)
-            try:
-                client.delete_project(entry.remote_id)
-            except PermanentServiceError as exc:
-                if exc.status != 404:
-                    raise
-            self.ledger("forget_remote", key.tool, key.value)
-        name = key.remote_name(fetched.filename)
-        self.ledger("begin", key, name, context["ti"].dag_id, context["ti"].run_id)
+        if entry is not None and entry.has_results:  # stale: delete it, then scan under a new name
+            if entry.remote_id:
+                self.log.info("Deleting the outdated project %s before scanning again", entry.remote_name)
+                try:
+                    client.delete_project(entry.remote_id)
+                except NotFoundError:
+                    pass
+            self.ledger("restart", key.tool, key.value)
+        entry = self.ledger("begin", key, key.remote_name(fetched.filename), context["ti"].dag_id, context["ti"].run_id)
+        name = entry.remote_name  # the ledger's name: the same bytes under another file name re-attach
         project = self._find_or_create(client, name, specs)
+        project = self._reset_if_failed(client, project)
         ui_url = self.hook.project_ui_url(project)
         context["ti"].xcom_push(key=PROJECT_URL_XCOM_KEY, value=ui_url)
         self.ledger("submitted", key.tool, key.value, project["uuid"], ui_url)
@@ -140,10 +138,25 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self.log.info("Created ScanCode.io project %s (%s)", name, created["uuid"])
         return client.get_project(created["uuid"])
 
+    def _reset_if_failed(self, client: ScanCodeIOClient, project: dict[str, Any]) -> dict[str, Any]:
+        """A project found with a failed, stopped or stale run (an earlier attempt, a worker
+        restart) is reset (inputs kept) so its pipelines run again instead of failing every retry."""
+        failed = [r for r in project.get("runs", []) if RunStatus(r["status"]).is_failed]
+        if not failed:
+            return project
+        self.log.warning(
+            "Project %s has %s; resetting it (inputs kept) to run its pipelines again",
+            project["name"],
+            ", ".join(f"{r['pipeline_name']} run {r['uuid']} {r['status']}" for r in failed),
+        )
+        client.reset(project["uuid"])
+        return client.get_project(project["uuid"])
+
     def _upload_once(self, client: ScanCodeIOClient, project: dict[str, Any], fetched: InputRef) -> None:
         sources = project.get("input_sources") or []
-        if any(s.get("filename") == fetched.filename and s.get("is_uploaded") for s in sources):
-            self.log.info("Project %s already has %s", project["name"], fetched.filename)
+        uploaded = [s.get("filename") for s in sources if s.get("is_uploaded")]
+        if uploaded:  # the project is named after these bytes: any upload in it is them
+            self.log.info("Project %s already has its input (%s)", project["name"], ", ".join(map(str, uploaded)))
             return
         with WorkFolder(self.task_id) as folder:
             local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
@@ -201,7 +214,8 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                 outputs[fmt] = self.store.put_file(local, f"{folder_rel}/{local.name}")
                 local.unlink()
                 self.log.info("Stored %s output: %s (%d bytes)", fmt, outputs[fmt].uri, outputs[fmt].size)
-        collected = collect_results(client, uuid, self.fail_level)
+        # every alert level is collected: the result is reused under any fail level, the gate judges
+        collected = collect_results(client, uuid, "MISSING")
         version = next((r.get("scancodeio_version") for r in reversed(runs) if r.get("scancodeio_version")), None)
         result = ScanCodeIOResult(
             project_uuid=uuid,

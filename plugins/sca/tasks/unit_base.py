@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from sca.common.errors import PermanentServiceError, RunFailedError
+from sca.common.errors import RunFailedError, is_permanent
 from sca.common.polling import FIRST_POLL_DELAY, SYNC_GRACE_SECONDS
 from sca.core.keys import ScanKey
 from sca.core.results import InputRef, ToolRun, ToolStatus
@@ -39,10 +39,14 @@ def scan_id_for(dag_id: str, run_id: str, unit_id: str, map_index: int = -1) -> 
     return str(uuid.uuid5(SCAN_ID_NAMESPACE, f"{dag_id}\x1f{run_id}\x1f{unit_id}\x1f{map_index}"))
 
 
+def map_index_of(context: Context) -> int:
+    map_index = getattr(context["ti"], "map_index", None)
+    return -1 if map_index is None else int(map_index)
+
+
 def scan_id_from_context(context: Context, unit_id: str) -> str:
     ti = context["ti"]
-    map_index = getattr(ti, "map_index", None)
-    return scan_id_for(ti.dag_id, ti.run_id, unit_id, -1 if map_index is None else int(map_index))
+    return scan_id_for(ti.dag_id, ti.run_id, unit_id, map_index_of(context))
 
 
 def as_bool(value: Any) -> bool:
@@ -114,7 +118,9 @@ class ScanUnitOperator(BaseOperator):
             scan_id = self.scan_id(context)
             if not warehouse.scan_exists(conn, scan_id):
                 ti = context["ti"]
-                warehouse.record_scan(conn, scan_id, ti.dag_id, ti.run_id, self.unit_id, "(input not fetched)")
+                warehouse.record_scan(
+                    conn, scan_id, ti.dag_id, ti.run_id, self.unit_id, map_index_of(context), "(input not fetched)"
+                )
             warehouse.record_tool_run(conn, scan_id, run)
         finally:
             conn.close()
@@ -138,7 +144,7 @@ class ScanUnitOperator(BaseOperator):
             reason = error_reason(exc)
             self.log.error("%s failed: %s", self.tool, reason)
             self.record_failure(context, reason)
-            if isinstance(exc, PermanentServiceError | ValueError | RunFailedError):
+            if is_permanent(exc) or isinstance(exc, RunFailedError):
                 raise AirflowFailException(f"{reason} (not retried: retrying cannot fix this)") from exc
             raise
 
