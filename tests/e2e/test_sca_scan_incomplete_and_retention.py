@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
+from sca.common.files import sha256_of
+from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ToolRun
 from sca.store.artefacts import ArtefactStore
+from sca.store.db import connect
+from sca.store.ledger import Ledger
 from tests.conftest import require_env
 from tests.e2e.test_sca_scan import fossid_client, scio_client
 from tests.sandbox_process import configure
@@ -129,3 +133,30 @@ def test_retention_dry_run_lists_then_a_real_run_removes(airflow_api, fresh_sdis
     assert archived["is_archived"] is True
     assert fossid.get_scan(scan_code) is None
     assert [s for s in fossid.get_all_scans("sca-scans") if s.get("code") == scan_code] == []
+
+
+def test_a_failed_scancodeio_run_is_reset_and_run_again_by_the_next_scan(airflow_api, demo_dir) -> None:
+    """find_vulnerabilities fails here (no VulnerableCode is configured): the first run's failure
+    must not be re-found by the next scan of the same key; the project is reset and run again."""
+    wheel = "six-1.16.0-py2.py3-none-any.whl"
+    conf = {"input": wheel, "scancodeio_pipelines": ["find_vulnerabilities"], "run_fossid": False, "run_purldb": False}
+    key = ScanKey("scancodeio", sha256_of(demo_dir / wheel), scancodeio_settings(["find_vulnerabilities"], None))
+    first = run_and_wait(airflow_api, DAG_ID, conf)
+    scio_ti = first["tis"]["scan.scancodeio"]
+    assert (scio_ti["state"], scio_ti["try_number"]) == ("failed", 1), "a failed remote run is not retried"
+    report = airflow_api.xcom(DAG_ID, first["run_id"], "scan.report")
+    assert (report["verdict"], report["missing"]) == ("incomplete", ["scancodeio"])
+    conn = connect(require_env("AIRFLOW_CONN_SCA_RESULTS_DB"))
+    try:
+        entry = Ledger(conn).get("scancodeio", key.value)
+    finally:
+        conn.close()
+    assert entry is not None and entry.state == "error" and entry.remote_id
+    (failed_run,) = scio_client().get_project(entry.remote_id)["runs"]
+    assert failed_run["status"] == "failure"
+
+    second = run_and_wait(airflow_api, DAG_ID, conf)
+    log = airflow_api.task_log(DAG_ID, second["run_id"], "scan.scancodeio")
+    assert f"Project {entry.remote_name} has find_vulnerabilities run {failed_run['uuid']} failure; resetting it" in log
+    (rerun,) = scio_client().get_project(entry.remote_id)["runs"]
+    assert rerun["uuid"] != failed_run["uuid"] and rerun["status"] == "failure"
