@@ -68,7 +68,10 @@ def test_a_failing_fossid_scan_gives_an_incomplete_verdict_and_a_report_naming_w
 
 @pytest.fixture(scope="module")
 def fresh_sdist_scan(airflow_api) -> dict[str, Any]:
-    """The six sdist scanned again now (reuse windows 0), so retention has something to remove."""
+    """The six sdist scanned (or reused), then scanned again now with reuse windows of 0: the
+    second run finds finished scans that are stale, and retention has something to remove."""
+    sdist = {"input": "six-1.16.0.tar.gz", "run_purldb": False, "gate_action": "warn"}
+    assert run_and_wait(airflow_api, DAG_ID, sdist)["run"]["state"] == "success"
     configure(fossid_url(), scan_seconds=25)  # long enough that the FossID task defers
     try:
         result = run_and_wait(

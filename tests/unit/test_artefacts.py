@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sca.store.artefacts import ArtefactError, ArtefactStore, TooLargeError
-from sca.tasks.scan_unit import XCOM_LIMIT, bounded
+from sca.tasks.unit_base import XCOM_LIMIT, bounded
 
 
 def files_under(folder: Path) -> list[str]:

@@ -81,7 +81,8 @@ def scancodeio_settings(pipelines: Sequence[str], server_version: str | None) ->
         name, _, groups = spec.partition(":")
         selected = sorted(g.strip() for g in groups.split(",") if g.strip())
         specs.append(name.strip() + (":" + ",".join(selected) if selected else ""))
-    return {"pipelines": specs, "server_version": server_version}
+    # "alerts": what the result holds; results collected otherwise (one alert level) are not reused
+    return {"pipelines": specs, "server_version": server_version, "alerts": "all-levels"}
 
 
 def fossid_settings(scan_options: Mapping[str, Any], server_version: str | None) -> dict[str, Any]:

@@ -15,7 +15,6 @@ Every argument is templated, so a DAG passes ``"{{ params.x }}"`` (sca_scan) or 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,17 +25,9 @@ from airflow.sdk import Asset, TaskGroup, get_current_context, task
 from sca.tasks.fossid_unit import FossIDScanOperator
 from sca.tasks.purldb_unit import PurlDBMatchScanOperator
 from sca.tasks.scancodeio_unit import ScanCodeIOScanOperator
+from sca.tasks.unit_base import bounded
 
-XCOM_LIMIT = 64 * 1024  # bytes of JSON a unit task may return
 TOOLS = ("scancodeio", "purldb", "fossid")
-
-
-def bounded(value: dict[str, Any]) -> dict[str, Any]:
-    """Refuse an XCom value over ``XCOM_LIMIT``: results belong in the store and the warehouse."""
-    size = len(json.dumps(value, default=str).encode())
-    if size > XCOM_LIMIT:
-        raise ValueError(f"XCom value of {size} bytes is over the {XCOM_LIMIT}-byte limit: keys {sorted(value)}")
-    return value
 
 
 def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[str, Any]:

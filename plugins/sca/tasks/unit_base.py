@@ -10,6 +10,7 @@ is deleted when it returns or defers.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -32,6 +33,15 @@ from sca.store.ledger import Ledger, LedgerEntry, is_fresh, scan_lock
 
 SCAN_ID_NAMESPACE = uuid.UUID("6f1c63c4-55a8-4c4e-9f0b-2f1a7a0b5c11")
 FETCH_TOOL = "fetch"
+XCOM_LIMIT = 64 * 1024  # bytes of JSON a unit task may return
+
+
+def bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse an XCom value over ``XCOM_LIMIT``: results belong in the store and the warehouse."""
+    size = len(json.dumps(value, default=str).encode())
+    if size > XCOM_LIMIT:
+        raise ValueError(f"XCom value of {size} bytes is over the {XCOM_LIMIT}-byte limit: keys {sorted(value)}")
+    return value
 
 
 def scan_id_for(dag_id: str, run_id: str, unit_id: str, map_index: int = -1) -> str:
@@ -124,7 +134,7 @@ class ScanUnitOperator(BaseOperator):
             warehouse.record_tool_run(conn, scan_id, run)
         finally:
             conn.close()
-        return run.as_dict()
+        return bounded(run.as_dict())
 
     # -- the outcome ----------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
