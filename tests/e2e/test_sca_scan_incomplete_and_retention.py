@@ -163,3 +163,20 @@ def test_a_failed_scancodeio_run_is_reset_and_run_again_by_the_next_scan(airflow
     assert f"Project {entry.remote_name} has find_vulnerabilities run {failed_run['uuid']} failure; resetting it" in log
     (rerun,) = scio_client().get_project(entry.remote_id)["runs"]
     assert rerun["uuid"] != failed_run["uuid"] and rerun["status"] == "failure"
+
+
+def test_a_ledger_entry_whose_result_left_the_store_is_scanned_again(airflow_api) -> None:
+    """The ledger says finished, but the artefact store lost the result (a wiped disk, a new
+    bucket): reusing it would give a report with nothing in it, so the scan runs again."""
+    conf = {"input": "six-1.16.0.tar.gz", "run_fossid": False, "run_purldb": False}
+    first = run_and_wait(airflow_api, DAG_ID, conf)
+    assert first["run"]["state"] == "success"
+    lost = ToolRun.from_dict(airflow_api.xcom(DAG_ID, first["run_id"], "scan.scancodeio"))
+    assert ArtefactStore().delete(str(lost.result_uri))
+    second = run_and_wait(airflow_api, DAG_ID, conf)
+    assert second["run"]["state"] == "success"
+    again = ToolRun.from_dict(airflow_api.xcom(DAG_ID, second["run_id"], "scan.scancodeio"))
+    assert not again.reused and again.remote_name != lost.remote_name
+    log = airflow_api.task_log(DAG_ID, second["run_id"], "scan.scancodeio")
+    assert f"its result {lost.result_uri} is no longer in the artefact store; scanning again" in log
+    assert ArtefactStore().exists(str(again.result_uri))

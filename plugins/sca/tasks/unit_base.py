@@ -230,6 +230,14 @@ class LedgerToolOperator(ScanUnitOperator):
         if extra_stale_reason:
             self.log.info("Not reusing %s scan %s: %s", self.tool, entry.remote_name, extra_stale_reason)
             return False
+        if not self.store.exists(str(entry.result_uri)):
+            self.log.warning(
+                "Not reusing %s scan %s: its result %s is no longer in the artefact store; scanning again",
+                self.tool,
+                entry.remote_name,
+                entry.result_uri,
+            )
+            return False
         if not is_fresh(entry, self.max_age):
             self.log.info(
                 "Not reusing %s scan %s: finished %s, older than %s",
