@@ -126,11 +126,12 @@ ensure_sandboxes() {
   # The PurlDB index is real data: the seed archives scanned with scancode-toolkit (about 25 s),
   # cached by the archives' hash.
   mapfile -t seed_files < <(grep -v '^#' "$ROOT/include/purldb-seed.txt" | sed "s#^#$SCA_INPUTS_DIR/#")
-  index="$RUN_DIR/purldb-index-$(files_key "${seed_files[@]}").json"
+  local metadata="$ROOT/include/purldb-metadata-packages.json"
+  index="$RUN_DIR/purldb-index-$(files_key "${seed_files[@]}" "$metadata" "$ROOT/sandboxes/purldb/seed.py").json"
   if [ ! -f "$index" ]; then
     log "seeding the PurlDB sandbox index from ${#seed_files[@]} archives with scancode-toolkit"
     PYTHONPATH="$ROOT" "$AIRFLOW_VENV/bin/python" -m sandboxes.purldb.seed --out "$index" \
-      --download-base-url "$SCA_INPUTS_BASE_URL" "${seed_files[@]}" >>"$LOGS/purldb-seed.log" 2>&1 \
+      --download-base-url "$SCA_INPUTS_BASE_URL" --metadata "$metadata" "${seed_files[@]}" >>"$LOGS/purldb-seed.log" 2>&1 \
       || die "seeding PurlDB failed: see $LOGS/purldb-seed.log"
   fi
   start_bg purldb-sandbox env PYTHONPATH="$ROOT" SCA_PURLDB_TOKEN="$purldb_token" "$AIRFLOW_VENV/bin/python" \

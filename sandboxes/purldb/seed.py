@@ -70,6 +70,15 @@ def scan(directory: Path) -> dict[str, Any]:
         return json.loads(Path(out.name).read_text())
 
 
+def package_content(filename: str) -> str | None:
+    """The PackageContentType label (purldb packagedb/models.py:438-449) an archive stands for."""
+    if filename.endswith((".whl", ".jar", ".egg", ".gem", ".nupkg", ".deb", ".rpm", ".apk")):
+        return "binary"
+    if filename.endswith((".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")):
+        return "source_archive"
+    return None
+
+
 def package_record(archive: Path, result: dict[str, Any], download_base_url: str | None) -> dict[str, Any]:
     detected = (result.get("packages") or [{}])[0]
     purl = detected.get("purl") or f"pkg:generic/{archive.name}"
@@ -121,6 +130,7 @@ def package_record(archive: Path, result: dict[str, Any], download_base_url: str
     return {
         "uuid": package_uuid,
         "filename": archive.name,
+        "package_content": package_content(archive.name),
         "purl": purl,
         "type": detected.get("type") or "generic",
         "namespace": detected.get("namespace") or "",
@@ -173,7 +183,39 @@ def package_record(archive: Path, result: dict[str, Any], download_base_url: str
     }
 
 
-def build_index(archives: list[Path], download_base_url: str | None) -> dict[str, Any]:
+def metadata_record(entry: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """A package PurlDB collected but never scanned: its metadata, no resources."""
+    from packageurl import PackageURL
+
+    purl = PackageURL.from_string(entry["purl"])
+    package_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, "metadata:" + entry["purl"]))
+    record = {
+        key: ([] if isinstance(value, list) else {} if isinstance(value, dict) else None)
+        for key, value in template.items()
+    }
+    record.update(
+        {
+            "uuid": package_uuid,
+            "type": purl.type,
+            "namespace": purl.namespace or "",
+            "name": purl.name,
+            "version": purl.version or "",
+            "qualifiers": "",
+            "subpath": "",
+            "purl": entry["purl"],
+            "package_uid": f"{entry['purl']}?uuid={package_uuid}",
+            **{k: v for k, v in entry.items() if k != "purl"},
+            "history": [{"message": "Package metadata collected (not scanned).", "timestamp": "2026-01-01-00:00:00"}],
+            "resources": [],
+        }
+    )
+    record["package_content"] = package_content(str(entry.get("filename") or ""))
+    return record
+
+
+def build_index(
+    archives: list[Path], download_base_url: str | None, metadata: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     packages = []
     for archive in archives:
         with tempfile.TemporaryDirectory() as tmp:
@@ -181,6 +223,8 @@ def build_index(archives: list[Path], download_base_url: str | None) -> dict[str
             root.mkdir()
             extract(archive, root)
             packages.append(package_record(archive, scan(root), download_base_url))
+    if metadata and packages:  # metadata-only packages first: the scanned ones are not the first rows
+        packages = [metadata_record(entry, packages[0]) for entry in metadata] + packages
     by_name: dict[str, list[str]] = {}
     for package in packages:
         by_name.setdefault(f"{package['type']}/{package['namespace']}/{package['name']}", []).append(package["uuid"])
@@ -201,8 +245,10 @@ def main() -> None:
     parser.add_argument("archives", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--download-base-url", default=os.environ.get("SCA_INPUTS_BASE_URL"))
+    parser.add_argument("--metadata", type=Path, help="JSON {packages: [...]} of metadata-only packages")
     args = parser.parse_args()
-    index = build_index(args.archives, args.download_base_url)
+    metadata = json.loads(args.metadata.read_text())["packages"] if args.metadata else None
+    index = build_index(args.archives, args.download_base_url, metadata)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(index, indent=1))
     counts = sum(len(p["resources"]) for p in index["packages"])

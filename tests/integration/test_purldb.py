@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from sca.common.errors import AuthenticationError, PermanentServiceError, RunFailedError, TransientServiceError
+from sca.common.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermanentServiceError,
+    RunFailedError,
+    TransientServiceError,
+)
 from sca.common.pipeline_run import raise_for_run
 from sca.common.retry import RetryPolicy
 from sca.purldb.client import InvalidPurlError, LookupStats, PurlDBClient
@@ -201,8 +207,8 @@ def test_unknown_packages_and_download_urls(client, conn_id, context) -> None:
         client.collect("pkg:pypi/six")
     resolved = PurlDBResolveDownloadURLOperator(task_id="r", purl=SIX_PURL, purldb_conn_id=conn_id).execute(context)
     assert resolved["source"] == "purldb" and resolved["download_url"].startswith("http://127.0.0.1:")
-    url, source = client.resolve_download_url("pkg:npm/left-pad@1.3.0")
-    assert source == "purl2url" and url.endswith("left-pad-1.3.0.tgz")
+    url, source = client.resolve_download_url("pkg:npm/is-odd@3.0.1")  # not in the index
+    assert (url, source) == ("https://registry.npmjs.org/is-odd/-/is-odd-3.0.1.tgz", "purl2url")
     with pytest.raises(PermanentServiceError, match="no download URL for pkg:generic/nothing@1"):
         client.resolve_download_url("pkg:generic/nothing@1")
 
@@ -219,7 +225,9 @@ def test_400_bodies_are_surfaced(client) -> None:
 def test_token_auth_and_throttling(purldb_url) -> None:
     with pytest.raises(AuthenticationError, match="HTTP 401"):
         PurlDBClient(purldb_url).validate(SIX_PURL)
-    configure(purldb_url, throttle_per_hour=2)
+    # validate has PurlDB's default throttles, two of which share one counter: each call of a
+    # token user counts twice (purldb settings.py ~L259-263, DRF views.check_throttles runs all)
+    configure(purldb_url, throttle_per_hour=4)
     try:
         throttled = PurlDBClient(purldb_url, TOKEN, retry=RetryPolicy(attempts=2, max_retry_after=0.05))
         throttled.validate(SIX_PURL)
@@ -246,10 +254,42 @@ def test_packages_resources_and_other_endpoints(client) -> None:
     assert "queued for reindexing" in client.reindex_package(wheel["uuid"])
     everything = list(client.resources())
     assert len(everything) > 20, "only one page of resources was read"
-    assert all(r["purl"] == SIX_PURL for r in client.resources(package_url=SIX_PURL))
+    wheel_resources = list(client.resources(package=wheel["uuid"]))
+    assert {r["path"] for r in wheel_resources} == {r["path"] for r in client.package_resources(wheel["uuid"])}
+    wheel_only = next(r for r in wheel_resources if r["path"].endswith(".dist-info/WHEEL"))  # sha1 not in the sdist
+    assert client.get_resource(wheel_only["sha1"])["path"] == wheel_only["path"]
+    with pytest.raises(ValueError, match="no filter\\(s\\) \\['package_url'\\]"):
+        list(client.resources(package_url=SIX_PURL))
     sets = list(client.package_sets())
-    assert len(sets) == 1 and len(sets[0]["packages"]) == 2
+    assert len(sets) == 1 and len(sets[0]["packages"]) == 3, "six 1.15.0 (metadata) and 1.16.0's wheel and sdist"
     assert client.to_purl("github.com/gorilla/mux v1.8.1") == "pkg:golang/github.com/gorilla/mux@v1.8.1"
-    assert client.from_purl("pkg:github/ckeditor/ckeditor4-react") == (
-        "git+https://github.com/ckeditor/ckeditor4-react.git"
+    with pytest.raises(NotFoundError, match="does not have pkg:github/ckeditor/ckeditor4-react"):
+        client.from_purl("pkg:github/ckeditor/ckeditor4-react")  # the real purl2git: 404 when not indexed
+
+
+def test_a_purl_resolves_to_exactly_that_package_in_a_larger_index(client) -> None:
+    """The stack's index holds metadata-only packages in front of the scanned ones, another six
+    among them: the real ``purl`` filter finds the wanted release, the old ``package_url``
+    parameter (which PurlDB ignores) would have given the first row, six 1.15.0."""
+    everything = list(client.packages())
+    assert len(everything) == 7 and everything[0]["purl"] == "pkg:pypi/six@1.15.0"
+    assert [p["version"] for p in client.packages(purl="pkg:pypi/six")] == ["1.15.0", "1.16.0", "1.16.0"]
+    assert len(list(client.http.iter_pages("packages/", {"package_url": SIX_PURL}))) == 7, "ignored by PurlDB"
+    url, source = client.resolve_download_url(SIX_PURL)
+    assert (source, url.rsplit("/", 1)[-1]) == ("purldb", "six-1.16.0-py2.py3-none-any.whl")
+    assert client.resolve_download_url("pkg:pypi/requests@2.32.3") == (
+        "https://pypi.org/packages/source/r/requests/requests-2.32.3.tar.gz",
+        "purldb",
     )
+    with pytest.raises(InvalidPurlError, match="has no version"):
+        client.resolve_download_url("pkg:pypi/six")
+
+
+def test_validate_answers_an_invalid_purl_without_failing_when_asked_not_to(conn_id, context) -> None:
+    answers = PurlDBValidatePurlsOperator(
+        task_id="v", purls=["not-a-purl", SIX_PURL], fail_on_invalid=False, purldb_conn_id=conn_id
+    ).execute(context)
+    assert [(a["purl"], a["valid"], a["message"]) for a in answers] == [
+        ("not-a-purl", False, "The provided PackageURL is not valid."),
+        (SIX_PURL, True, "The provided PackageURL is valid."),
+    ]

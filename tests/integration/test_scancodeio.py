@@ -15,7 +15,7 @@ from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedErr
 from sca.common.pipeline_run import raise_for_run
 from sca.scancodeio.client import OUTPUT_FORMATS, ScanCodeIOClient, is_name_taken
 from sca.scancodeio.status import RunStatus
-from tests.conftest import wait_for_run
+from tests.conftest import ROOT, wait_for_run
 
 WHEEL = "six-1.16.0-py2.py3-none-any.whl"
 SDIST = "six-1.16.0.tar.gz"
@@ -49,8 +49,13 @@ def test_wheel_scan_finds_the_package_and_its_license(scio, wheel_project) -> No
     results = scio.results(uuid)
     assert results["headers"][0]["tool_name"] == "scanpipe"
     assert {f["path"] for f in results["files"]} == {r["path"] for r in resources}
-    assert isinstance(scio.messages(uuid), list)
-    assert isinstance(list(scio.dependencies(uuid)), list)
+    assert scio.messages(uuid) == [], "a clean wheel scan logs no message"
+    assert list(scio.dependencies(uuid)) == [], "six declares no dependency"
+    only_packages = scio.results(uuid, sections=["packages"])
+    assert sorted(only_packages) == ["headers", "packages"]
+    assert [p["purl"] for p in only_packages["packages"]] == ["pkg:pypi/six@1.16.0"]
+    with pytest.raises(ValueError, match="unknown results section"):
+        scio.results(uuid, sections=["todos"])
 
 
 def test_every_output_format_is_saved_and_not_empty(scio, wheel_project, tmp_path: Path) -> None:
@@ -63,6 +68,7 @@ def test_every_output_format_is_saved_and_not_empty(scio, wheel_project, tmp_pat
     assert '"bomFormat": "CycloneDX"' in saved["cyclonedx"].read_text()
     assert zipfile.is_zipfile(saved["xlsx"]) and zipfile.is_zipfile(saved["all_formats"])
     assert "six" in saved["attribution"].read_text()
+    assert "  - id: pypi::six:1.16.0\n    purl: pkg:pypi/six@1.16.0\n" in saved["ort-package-list"].read_text()
     cdx_15 = scio.download_results(uuid, "cyclonedx", tmp_path / "v15", version="1.5")
     assert '"specVersion": "1.5"' in cdx_15.read_text()
     listed = scio.outputs(uuid)
@@ -194,3 +200,33 @@ def test_async_client_reads_runs(scio_url_token, wheel_project) -> None:
     client = AsyncScanCodeIOClient(*scio_url_token)
     run = asyncio.run(client.get_run(wheel_project["runs"][0]["uuid"]))
     assert run["status"] == "success" and "Pipeline completed" in run["log"]
+
+
+def test_old_pipeline_names_purl_on_create_and_reset_keeping_or_not_the_input(scio, unique, demo_dir) -> None:
+    assert scio.validate_pipelines(["scan_package", "inspect_manifest:StaticResolver"]) == [
+        "scan_single_package",
+        "inspect_packages:StaticResolver",
+    ]
+    project = scio.create_project(unique("reset"), purl="pkg:pypi/six@1.16.0")
+    uuid = project["uuid"]
+    assert scio.get_project(uuid)["purl"] == "pkg:pypi/six@1.16.0"
+    scio.add_input(uuid, upload_file=demo_dir / WHEEL)
+    scio.add_pipeline(uuid, "scan_single_package")
+    assert "has been reset" in scio.reset(uuid)["status"]
+    kept = scio.get_project(uuid)
+    assert [s["filename"] for s in kept["input_sources"]] == [WHEEL] and kept["runs"] == []
+    scio.reset(uuid, keep_input=False)
+    assert scio.get_project(uuid)["input_sources"] == []
+    scio.delete_project(uuid)
+
+
+def test_scancodeio_is_the_pinned_version(scio, wheel_project) -> None:
+    """The version the stack pins (stack/scio/requirements-scio.lock), as the server states it on runs."""
+    pinned = next(
+        line.split("==", 1)[1].strip()
+        for line in (ROOT / "stack" / "scio" / "requirements-scio.lock").read_text().splitlines()
+        if line.startswith("scancodeio==")
+    )
+    assert pinned == "38.2.0"
+    assert wheel_project["runs"][0]["scancodeio_version"] == pinned
+    assert scio.server_version() == pinned

@@ -22,9 +22,9 @@ def test_scancodeio_requires_the_token(scio_url_token: tuple[str, str]) -> None:
     assert ok.status_code == 200 and "results" in ok.json()
 
 
-def test_scancodeio_is_the_pinned_version(scio) -> None:
+def test_scancodeio_serves_the_pipelines_the_dags_use(scio) -> None:
     names = {p["name"] for p in scio.list_pipelines()}
-    assert {"scan_single_package", "scan_codebase", "inspect_packages"} <= names
+    assert {"scan_single_package", "scan_codebase", "inspect_packages", "find_vulnerabilities"} <= names
 
 
 def _stack_pids() -> set[int]:

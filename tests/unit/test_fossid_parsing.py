@@ -101,3 +101,49 @@ def test_polymorphic_lists() -> None:
     assert as_rows([{"a": 1}]) == [{"a": 1}]
     assert as_rows({"6667630": "src/x.txt"}) == [{"id": "6667630", "value": "src/x.txt"}]
     assert envelope_data({"status": 1, "data": None}, group="g", action="a", url="u", username="b") is None
+
+
+def test_an_error_envelope_sent_as_a_report_raises_whatever_its_content_type(tmp_path) -> None:
+    import json
+
+    from sca.fossid.client import FossIDClient
+    from tests.unit.scripted_server import Reply, scripted_server
+
+    envelope = {"operation": "download_download_report", "status": "0", "error": "Report does not exist"}
+    with scripted_server() as srv:
+        srv.script(
+            "/api.php",
+            Reply(200, json.dumps(envelope).encode(), {"Content-Type": "text/html; charset=UTF-8"}),
+            Reply(200, b'{"bomFormat": "CycloneDX", "status": "draft"}', {"Content-Type": "text/html"}),
+        )
+        client = FossIDClient(srv.url, "bot", "k")
+        with pytest.raises(FossIDError, match="Report does not exist"):
+            client.download_report("scans", "7", tmp_path / "r.json")
+        assert not (tmp_path / "r.json").exists(), "the error must not be saved as the report"
+        saved = client.download_report("scans", "8", tmp_path / "r.json")
+        assert json.loads(saved.read_text()) == {"bomFormat": "CycloneDX", "status": "draft"}
+
+
+def test_version_falls_back_to_the_login_page_when_get_config_is_not_an_envelope() -> None:
+    from sca.fossid.client import FossIDClient
+    from tests.unit.scripted_server import Reply, scripted_server
+
+    with scripted_server() as srv:
+        srv.script("/api.php", Reply(200, b"<html>Not Found</html>", {"Content-Type": "text/html"}))
+        srv.script("/index.php", Reply(200, b'<link href="css/fossid.css?v=23.3.1" rel="stylesheet">'))
+        assert FossIDClient(srv.url, "bot", "k").version() == "23.3.1"
+
+
+def test_report_types_follow_the_server_version() -> None:
+    from sca.fossid.client import check_report_type
+
+    check_report_type("dynamic", "23.3.1")
+    check_report_type("string_match", "24.2.0")
+    with pytest.raises(ValueError, match="removed in Workbench 24.2"):
+        check_report_type("basic", "25.1.0")
+    with pytest.raises(ValueError, match="Workbench 24.2 added them"):
+        check_report_type("string_match", "23.3.1")
+    with pytest.raises(ValueError, match="before Workbench 24.2 only"):
+        check_report_type("dynamic")
+    with pytest.raises(ValueError, match="unknown FossID report type 'pdf'"):
+        check_report_type("pdf", "25.1.0")

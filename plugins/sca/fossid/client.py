@@ -10,6 +10,8 @@ body and is kept out of every message and log line. Uploads use the same endpoin
 from __future__ import annotations
 
 import base64
+import itertools
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,32 @@ NOT_FOUND_ERRORS = {
 }
 REPORT_TYPES = ("html", "xlsx", "spdx", "spdx_lite", "cyclone_dx", "string_match", "dynamic_top_matched_components")
 SYNC_ONLY_REPORTS = ("html", "string_match", "dynamic_top_matched_components")
+# Report types by server version (ORT's FossID client comments, see ../shared/notes/fossid-api.md):
+# "dynamic" and "basic" exist before 24.2 only; string_match and dynamic_top_matched_components from 24.2.
+LEGACY_REPORT_TYPES = ("dynamic", "basic")
+REPORT_TYPES_SINCE_24_2 = ("string_match", "dynamic_top_matched_components")
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def check_report_type(report_type: str, server_version: str | None = None) -> None:
+    """Refuse a report type this server cannot make, naming the version that has it."""
+    known = (*REPORT_TYPES, *LEGACY_REPORT_TYPES)
+    if report_type not in known:
+        raise ValueError(f"unknown FossID report type {report_type!r}; Workbench has {known}")
+    if server_version is None:
+        if report_type in LEGACY_REPORT_TYPES:
+            raise ValueError(f"FossID report type {report_type!r} exists before Workbench 24.2 only: give the version")
+        return
+    old = version_tuple(server_version) < (24, 2)
+    if old and report_type in REPORT_TYPES_SINCE_24_2:
+        raise ValueError(f"FossID {server_version} has no {report_type!r} reports (Workbench 24.2 added them)")
+    if not old and report_type in LEGACY_REPORT_TYPES:
+        raise ValueError(f"FossID {server_version} has no {report_type!r} reports (removed in Workbench 24.2)")
+
+
 CHUNK_THRESHOLD = 8 * 1024 * 1024
 CHUNK_SIZE = 5 * 1024 * 1024
 
@@ -92,6 +120,21 @@ def envelope_data(reply: Any, *, group: str, action: str, url: str, username: st
     )
 
 
+def workbench_error_in(head: bytes) -> dict[str, Any] | None:
+    """The Workbench envelope in the first bytes of a "file", when that is what they are: a JSON
+    object with ``operation`` and ``status`` (a report never has both at its top level)."""
+    text = head.lstrip()
+    if not text.startswith(b"{") or len(head) >= 1024 * 1024:
+        return None
+    try:
+        reply = json.loads(head)
+    except ValueError:
+        return None
+    if isinstance(reply, dict) and "status" in reply and ("operation" in reply or "error" in reply):
+        return reply
+    return None
+
+
 def as_rows(data: Any) -> list[dict[str, Any]]:
     """Workbench lists come as ``false``, a list, or a dict keyed by id: always a list here."""
     if not data:
@@ -141,15 +184,20 @@ class FossIDClient:
         return envelope_data(reply, group=group, action=action, url=self.url, username=self.username)
 
     def call_for_file(self, group: str, action: str, destination: Path, **data: Any) -> Path:
-        """Actions that answer a file (sync reports, download_report); a JSON reply is an error."""
+        """Actions that answer a file (sync reports, download_report). A Workbench error envelope
+        in place of the file raises, whatever its content type: older servers send every JSON as
+        text/html, so the body itself is looked at, not the header."""
+        from sca.common.files import write_stream_atomically
+
         response = self.http.request("POST", self.url, json=self._body(group, action, data), stream=True)
         with response:
-            if "application/json" in (response.headers.get("Content-Type") or ""):
-                envelope_data(response.json(), group=group, action=action, url=self.url, username=self.username)
-                raise PermanentServiceError(f"FossID {group}/{action} answered JSON, not a file", service=SERVICE)
-            from sca.common.files import write_stream_atomically
-
-            write_stream_atomically(response.iter_content(1024 * 1024), destination)
+            chunks = response.iter_content(1024 * 1024)
+            first = next(chunks, b"")
+            error = workbench_error_in(first)
+            if error is not None:
+                envelope_data(error, group=group, action=action, url=self.url, username=self.username)
+                raise PermanentServiceError(f"FossID {group}/{action} answered a reply, not a file", service=SERVICE)
+            write_stream_atomically(itertools.chain([first], chunks), destination)
         return destination
 
     # -- server ----------------------------------------------------------------------------------
@@ -157,7 +205,9 @@ class FossIDClient:
         """The Workbench version: ``internal/getConfig``, else the login page's ``fossid.css?v=``."""
         try:
             return str(self.call("internal", "getConfig")["version"])
-        except (FossIDError, KeyError, TypeError):
+        except AuthenticationError:
+            raise
+        except (PermanentServiceError, KeyError, TypeError):  # an error, or not a Workbench envelope
             page = self.http.request("GET", f"{self.base_url}/index.php", params={"form": "login"}).text
             match = re.search(r"fossid\.css\?v=([0-9.]+)", page)
             if not match:
@@ -315,10 +365,12 @@ class FossIDClient:
     def get_policy_warnings_counter(self, scan_code: str) -> dict[str, Any]:
         return dict(self.call("scans", "get_policy_warnings_counter", scan_code=scan_code))
 
-    def generate_report(self, scan_code: str, report_type: str, **options: Any) -> str:
-        """Start an asynchronous scan report; returns its process id."""
-        if report_type not in REPORT_TYPES:
-            raise ValueError(f"unknown FossID report type {report_type!r}; Workbench has {REPORT_TYPES}")
+    def generate_report(
+        self, scan_code: str, report_type: str, *, server_version: str | None = None, **options: Any
+    ) -> str:
+        """Start an asynchronous scan report; returns its process id. ``server_version`` allows the
+        pre-24.2 types (dynamic, basic) on servers that have them."""
+        check_report_type(report_type, server_version)
         if report_type in SYNC_ONLY_REPORTS:
             raise ValueError(f"{report_type} reports are synchronous: use download_sync_report")
         data = self.call(

@@ -71,10 +71,16 @@ class PurlDBClient:
 
     # -- packages ------------------------------------------------------------------------------
     def packages(self, *, purl: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Packages, every page. ``purl`` is validated and sent as ``package_url``."""
+        """Packages, every page (20 a page: the server caps ``page_size``).
+
+        ``purl`` is validated and sent as the real filter ``purl`` (purldb packagedb/api.py
+        ``PackageFilterSet``, MultiplePackageURLFilter ~L276-300): a purl without version matches
+        every version, without qualifiers every variant. There is no ``package_url`` filter:
+        django-filter ignores unknown parameters, so sending one returns the whole table.
+        """
         params = {k: v for k, v in filters.items() if v is not None}
         if purl:
-            params["package_url"] = str(parse_purl(purl))
+            params["purl"] = str(parse_purl(purl))
         return self.http.iter_pages("packages/", params or None)
 
     def get_package(self, uuid: str) -> dict[str, Any]:
@@ -84,7 +90,8 @@ class PurlDBClient:
         return list(self.http.get_json(f"packages/{uuid}/history/")["history"])
 
     def package_resources(self, uuid: str) -> list[dict[str, Any]]:
-        return list(self.http.get_json(f"packages/{uuid}/resources/"))
+        """A package's resources, every page (the real action paginates: packagedb/api.py ~L400-409)."""
+        return list(self.http.iter_pages(f"packages/{uuid}/resources/"))
 
     def enhanced_package_data(self, uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"packages/{uuid}/get_enhanced_package_data/"))
@@ -93,8 +100,24 @@ class PurlDBClient:
         return str(self.http.get_json(f"packages/{uuid}/reindex_package/")["status"])
 
     # -- resources -----------------------------------------------------------------------------
-    def resources(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        return self.http.iter_pages("resources/", {k: v for k, v in filters.items() if v is not None} or None)
+    def resources(
+        self, *, package: str | None = None, purl: str | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Resources, every page. Filters are the real ResourceFilterSet's (packagedb/api.py
+        ~L187-195): ``package`` (a package uuid), ``purl`` (one package), ``md5``, ``sha1``."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        unknown = sorted(set(params) - {"md5", "sha1", "page"})
+        if unknown:
+            raise ValueError(f"PurlDB resources have no filter(s) {unknown}: use package, purl, md5 or sha1")
+        if package:
+            params["package"] = package
+        if purl:
+            params["purl"] = str(parse_purl(purl))
+        return self.http.iter_pages("resources/", params or None)
+
+    def get_resource(self, sha1: str) -> dict[str, Any]:
+        """The resource with this sha1 (the real detail view's ``lookup_field`` is ``sha1``)."""
+        return dict(self.http.get_json(f"resources/{sha1}/"))
 
     # -- checksum lookups ----------------------------------------------------------------------
     def _filter_pages(self, path: str, body: dict[str, Any], stats: LookupStats) -> Iterator[dict[str, Any]]:
@@ -153,8 +176,16 @@ class PurlDBClient:
 
     # -- purls ---------------------------------------------------------------------------------
     def validate(self, purl: str, check_existence: bool = False) -> dict[str, Any]:
+        """``{valid, exists, message, purl}``. The real server answers an invalid purl with HTTP
+        400 and that same body (packagedb/api.py PurlValidateViewSet ~L1183-1194): it is an
+        answer, not an error."""
         params = {"purl": purl, "check_existence": "true" if check_existence else "false"}
-        return dict(self.http.get_json("validate/", params=params))
+        try:
+            return dict(self.http.get_json("validate/", params=params))
+        except PermanentServiceError as exc:
+            if exc.status == 400 and isinstance(exc.detail, dict) and "valid" in exc.detail:
+                return dict(exc.detail)
+            raise
 
     def collect(self, purl: str) -> list[dict[str, Any]]:
         parsed = parse_purl(purl)
@@ -166,15 +197,33 @@ class PurlDBClient:
         return self.http.iter_pages("package_sets/")
 
     def to_purl(self, go_package: str) -> str:
-        return str(self.http.get_json("to_purl/", params={"go_package": go_package})["golang_purl"])
+        """A Go import or ``module version`` string → its purl (``/api/to_purl/go/``, answering
+        ``package_url``: packagedb/to_purl.py ~L48-70)."""
+        return str(self.http.get_json("to_purl/go/", params={"go_package": go_package})["package_url"])
 
     def from_purl(self, purl: str) -> str | None:
-        parse_purl(purl)
-        return self.http.get_json("from_purl/", params={"package_url": purl}).get("git_repo")
+        """The package's source repository (``/api/from_purl/purl2git/``: packagedb/from_purl.py
+        ~L37-55); None when PurlDB knows the package but found no repository (it answers the
+        string "None"). A package PurlDB does not have is a NotFoundError naming the purl."""
+        parsed = parse_purl(purl)
+        try:
+            repo = self.http.get_json("from_purl/purl2git/", params={"package_url": str(parsed)})["git_repo"]
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"PurlDB at {self.base_url} does not have {parsed}: no source repository to look up",
+                service=SERVICE,
+                url=exc.url,
+                status=404,
+                detail=exc.detail,
+            ) from exc
+        return None if repo in (None, "", "None") else str(repo)
 
     def resolve_download_url(self, purl: str) -> tuple[str, str]:
-        """(download URL, where it came from): PurlDB's packages, then collect, then purl2url."""
+        """(download URL, where it came from): PurlDB's packages, then collect, then purl2url.
+        The purl needs a version: PurlDB matches a versionless purl to every version."""
         parsed = parse_purl(purl)
+        if not parsed.version:
+            raise InvalidPurlError(f"{purl} has no version: say which release to scan (pkg:type/name@version)")
         for package in self.packages(purl=str(parsed)):
             if package.get("download_url"):
                 return str(package["download_url"]), "purldb"
@@ -196,8 +245,19 @@ class PurlDBClient:
 
     # -- matching ------------------------------------------------------------------------------
     def submit_matching(self, scan_json: Path) -> dict[str, Any]:
-        """Upload a ScanCode.io JSON scan; returns the matching project (with its run)."""
-        return dict(self.http.request("POST", "matching/", files={"upload_file": scan_json}).json())
+        """Upload a ScanCode.io JSON scan; returns the matching project (with its run). A server
+        set up with PURLDB_PUBLIC_SETUP does not route matching at all (purldb/urls.py ~L44-59)."""
+        try:
+            return dict(self.http.request("POST", "matching/", files={"upload_file": scan_json}).json())
+        except NotFoundError as exc:
+            raise PermanentServiceError(
+                f"PurlDB at {self.base_url} has matching switched off (a PURLDB_PUBLIC_SETUP server "
+                "routes only packages, resources and validate): point the purldb connection at a "
+                "PurlDB with MatchCode, or switch PurlDB matching off for this scan",
+                service=SERVICE,
+                url=exc.url,
+                status=404,
+            ) from exc
 
     def get_matching(self, uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"matching/{uuid}/"))

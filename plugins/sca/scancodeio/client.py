@@ -8,6 +8,7 @@ Routes follow the server, not the older doc, where they differ: messages are at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,35 @@ from sca.common.retry import RetryPolicy
 from sca.common.transport import AsyncHttpTransport, HttpTransport
 
 SERVICE = "ScanCode.io"
-OUTPUT_FORMATS = ("json", "xlsx", "spdx", "cyclonedx", "attribution", "all_formats", "all_outputs")
+log = logging.getLogger(__name__)
+# scanpipe/api/views.py ProjectViewSet.results_download (38.2): these formats, ort-package-list too.
+OUTPUT_FORMATS = (
+    "json",
+    "xlsx",
+    "spdx",
+    "cyclonedx",
+    "attribution",
+    "ort-package-list",
+    "all_formats",
+    "all_outputs",
+)
+RESULT_SECTIONS = ("packages", "dependencies", "files", "relations")
+# scanpipe/apps.py ScanPipeConfig.get_new_pipeline_name (38.2): old names the server still takes.
+PIPELINE_OLD_NAMES = {
+    "docker": "analyze_docker_image",
+    "root_filesystems": "analyze_root_filesystem_or_vm_image",
+    "docker_windows": "analyze_windows_docker_image",
+    "inspect_manifest": "inspect_packages",
+    "deploy_to_develop": "map_deploy_to_develop",
+    "scan_package": "scan_single_package",
+    "scan_codebase_packages": "inspect_packages",
+    "collect_pygments_symbols": "collect_symbols_pygments",
+    "collect_source_strings": "collect_strings_gettext",
+    "collect_symbols": "collect_symbols_ctags",
+    "collect_tree_sitter_symbols": "collect_symbols_tree_sitter",
+}
 DEFAULT_OUTPUT_NAMES = {
+    "ort-package-list": "scancodeio-ort-package-list.yml",
     "json": "scancodeio-results.json",
     "xlsx": "scancodeio-results.xlsx",
     "spdx": "scancodeio-sbom.spdx.json",
@@ -47,12 +75,31 @@ def _bool(value: bool) -> str:
 
 
 def pipeline_specs(pipelines: Iterable[str]) -> list[str]:
-    """Pipelines as the API takes them: ``name`` or ``name:group1,group2``, blanks dropped."""
-    return [p.strip() for p in pipelines if p and p.strip()]
+    """Pipelines as the API takes them: ``name`` or ``name:group1,group2``, blanks dropped, old
+    names (``scan_package``) replaced by the current ones, as the server itself does."""
+    specs = []
+    for raw in pipelines:
+        spec = (raw or "").strip()
+        if not spec:
+            continue
+        name, sep, groups = spec.partition(":")
+        new = PIPELINE_OLD_NAMES.get(name.strip())
+        if new:
+            log.warning("ScanCode.io pipeline %s is now named %s: using %s", name.strip(), new, new)
+            spec = new + sep + groups
+        specs.append(spec)
+    return specs
 
 
 def pipeline_base_name(spec: str) -> str:
     return spec.split(":", 1)[0].strip()
+
+
+def _sections(sections: Sequence[str]) -> dict[str, list[str]]:
+    unknown = sorted(set(sections) - set(RESULT_SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown results section(s) {unknown}: one of {RESULT_SECTIONS}")
+    return {"sections": list(sections)} if sections else {}
 
 
 def is_name_taken(error: PermanentServiceError) -> bool:
@@ -144,10 +191,14 @@ class ScanCodeIOClient:
         notes: str | None = None,
         webhook_url: str | None = None,
         webhooks: Sequence[Mapping[str, Any]] = (),
+        purl: str | None = None,
     ) -> dict[str, Any]:
-        """Create a project; multipart when uploading a file, JSON otherwise."""
+        """Create a project; multipart when uploading a file, JSON otherwise. ``purl`` names what
+        the project is. (``settings`` is not taken: 38.2 answers 201 and stores ``{}``.)"""
         if upload_file is None:
             payload: dict[str, Any] = {"name": name, "execute_now": execute_now}
+            if purl:
+                payload["purl"] = purl
             if pipelines:
                 payload["pipeline"] = list(pipelines)
             if input_urls:
@@ -163,6 +214,8 @@ class ScanCodeIOClient:
         if webhooks:
             raise ValueError("webhooks (a list of objects) need a JSON create: use webhook_url, or add_webhook")
         form: list[tuple[str, Any]] = [("name", name), ("execute_now", _bool(execute_now))]
+        if purl:
+            form.append(("purl", purl))
         form += [("pipeline", p) for p in pipelines]
         form += [("input_urls", u) for u in input_urls]
         form += [("labels", label) for label in labels]
@@ -235,10 +288,25 @@ class ScanCodeIOClient:
             )
         )
 
-    def reset(self, uuid: str, *, restore_pipelines: bool = False, execute_now: bool = False) -> dict[str, Any]:
+    def reset(
+        self,
+        uuid: str,
+        *,
+        keep_input: bool = True,
+        keep_webhook: bool = True,
+        restore_pipelines: bool = False,
+        execute_now: bool = False,
+    ) -> dict[str, Any]:
+        """Delete the project's runs and results (scanpipe ProjectResetSerializer, 38.2)."""
         return dict(
             self.http.post_json(
-                f"projects/{uuid}/reset/", {"restore_pipelines": restore_pipelines, "execute_now": execute_now}
+                f"projects/{uuid}/reset/",
+                {
+                    "keep_input": keep_input,
+                    "keep_webhook": keep_webhook,
+                    "restore_pipelines": restore_pipelines,
+                    "execute_now": execute_now,
+                },
             )
         )
 
@@ -279,8 +347,9 @@ class ScanCodeIOClient:
     def summary(self, uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"projects/{uuid}/summary/"))
 
-    def results(self, uuid: str) -> dict[str, Any]:
-        return dict(self.http.get_json(f"projects/{uuid}/results/"))
+    def results(self, uuid: str, sections: Sequence[str] = ()) -> dict[str, Any]:
+        """The ScanCode-format results; ``sections`` limits them (packages, dependencies, files, relations)."""
+        return dict(self.http.get_json(f"projects/{uuid}/results/", params=_sections(sections)))
 
     def outputs(self, uuid: str) -> list[dict[str, Any]]:
         return list(self.http.get_json(f"projects/{uuid}/outputs/"))
@@ -298,11 +367,16 @@ class ScanCodeIOClient:
         *,
         version: str | None = None,
         filename: str | None = None,
+        sections: Sequence[str] = (),
     ) -> Path:
-        """Stream one results format to disk; named ``filename``, else the server's name (sanitised)."""
+        """Stream one results format to disk; named ``filename``, else the server's name (sanitised).
+        ``sections`` (json only) limits the results to some of packages/dependencies/files/relations."""
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, not {output_format!r}")
-        params = {"output_format": output_format} | ({"version": version} if version else {})
+        if sections and output_format != "json":
+            raise ValueError("sections apply to the json output only")
+        params: dict[str, Any] = {"output_format": output_format} | ({"version": version} if version else {})
+        params |= _sections(sections)
         # The two zip formats share one server filename: keep them apart.
         prefix = f"{output_format}-" if output_format.startswith("all_") else ""
         return self.http.download(
