@@ -69,3 +69,57 @@ def component_of(path: str) -> tuple[str, str]:
     top = top.split("-py2")[0].split("-py3")[0]
     match = re.match(r"^(.+?)[-_](\d[\w.]*)$", top)
     return (match.group(1), match.group(2)) if match else (top, "")
+
+
+# SPDX License List identifiers the sandbox may meet (the detection rules above, plus common ids
+# seen in SPDX-License-Identifier lines). Ids outside this set are written as LicenseRef-… in
+# SPDX documents, as the SPDX 2.3 spec requires for licenses not on the list.
+LISTED_LICENSES = frozenset(
+    {
+        "0BSD",
+        "AGPL-3.0-only",
+        "AGPL-3.0-or-later",
+        "Apache-1.1",
+        "Apache-2.0",
+        "Artistic-2.0",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "BSL-1.0",
+        "CC0-1.0",
+        "CC-BY-4.0",
+        "CC-BY-SA-4.0",
+        "CDDL-1.0",
+        "EPL-1.0",
+        "EPL-2.0",
+        "GPL-2.0-only",
+        "GPL-2.0-or-later",
+        "GPL-3.0-only",
+        "GPL-3.0-or-later",
+        "ISC",
+        "LGPL-2.1-only",
+        "LGPL-2.1-or-later",
+        "LGPL-3.0-only",
+        "LGPL-3.0-or-later",
+        "MIT",
+        "MPL-2.0",
+        "PSF-2.0",
+        "Python-2.0",
+        "Unlicense",
+        "Zlib",
+    }
+)
+
+# The sandbox's stand-in for Workbench's vulnerability database: real advisories for a few
+# (component, version) pairs, matched against identified components and against dependencies
+# pinned to one exact version. (cve, severity, CVSS v3 base score) per NVD.
+ADVISORIES: dict[tuple[str, str], tuple[tuple[str, str, float], ...]] = {
+    ("log4j-core", "2.14.1"): (
+        ("CVE-2021-44228", "CRITICAL", 10.0),
+        ("CVE-2021-45046", "CRITICAL", 9.0),
+        ("CVE-2021-44832", "MEDIUM", 6.6),
+    ),
+    ("urllib3", "1.26.4"): (("CVE-2021-33503", "HIGH", 7.5),),
+    ("requests", "2.31.0"): (("CVE-2024-35195", "MEDIUM", 5.6),),
+    ("lodash", "4.17.20"): (("CVE-2021-23337", "HIGH", 7.2),),
+    ("jinja2", "3.1.2"): (("CVE-2024-22195", "MEDIUM", 5.4),),
+}

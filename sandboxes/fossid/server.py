@@ -16,12 +16,32 @@ from collections.abc import Callable
 from typing import Any
 
 from sandboxes.common.server import Faults, SandboxHandler, SandboxServer
-from sandboxes.fossid.reports import REPORT_TYPES, render
+from sandboxes.fossid.detect import ADVISORIES
+from sandboxes.fossid.reports import (
+    NOTICE_TYPES,
+    REPORT_TYPES,
+    SCAN_ONLY_REPORTS,
+    render,
+    render_notice,
+    report_types_for,
+)
 from sandboxes.fossid.state import Project, Scan, User, Workbench, now_text
 
 AUTH_ERROR = "Classes.FossID.user_not_found_or_api_key_is_not_correct"
 PARSE_ERROR = "RequestData.Base.issues_while_parsing_request"
-CHECK_TYPES = ("SCAN", "EXTRACT_ARCHIVES", "DEPENDENCY_ANALYSIS", "REPORT_GENERATION", "DELETE_SCAN", "REPORT_IMPORT")
+CHECK_TYPES = (
+    "SCAN",
+    "EXTRACT_ARCHIVES",
+    "DEPENDENCY_ANALYSIS",
+    "REPORT_GENERATION",
+    "DELETE_SCAN",
+    "REPORT_IMPORT",
+    *NOTICE_TYPES,  # workbench-agent CE api/services/status_check_service.py:581-645
+)
+# Notice types by the version that added them (API change log: 24.3 "New notice file: component
+# level", 25.1 "New notice file: aggregate level"; NOTICE_EXTRACT_FILE is the older default).
+NOTICE_SINCE = {"NOTICE_EXTRACT_FILE": (0,), "NOTICE_EXTRACT_COMPONENT": (24, 3), "NOTICE_EXTRACT_AGGREGATE": (25, 1)}
+RECORDS_PER_PAGE = 100  # workbench-agent CE api/clients/vulnerabilities_api.py:85-86 (the default)
 
 
 class ApiError(Exception):
@@ -74,6 +94,17 @@ class Api:
 
     def __init__(self, wb: Workbench) -> None:
         self.wb = wb
+
+    @property
+    def version(self) -> tuple[int, ...]:
+        """The advertised version as numbers; the year-based 2020.x/2021.x become 20.x/21.x."""
+        parts = [int(x) for x in re.findall(r"\d+", self.wb.version)[:3]] or [0]
+        if parts[0] >= 2000:
+            parts[0] -= 2000
+        return tuple(parts)
+
+    def action_not_found(self, group: str, action: str) -> ApiError:
+        return ApiError("RequestData.Base.action_not_found", f"Action {group}->{action} does not exist.")
 
     @property
     def modern(self) -> bool:
@@ -301,8 +332,11 @@ class Api:
         scan.run_options = {k: v for k, v in data.items() if k not in ("username", "key")}
         results = self.wb.compute_results(scan, auto)
         failing = self.wb.switches.get("fail_scans")
+        with_da = flag(data.get("run_dependency_analysis"))
+        if with_da:
+            self._refuse_if_busy(scan, "DEPENDENCY_ANALYSIS")
         scan.results = {}
-        scan.processes["SCAN"] = self.wb.new_process(
+        process = scan.processes["SCAN"] = self.wb.new_process(
             "SCAN",
             self.wb.timings.scan_seconds,
             queue_seconds=self.wb.timings.queue_seconds + wait_extract,
@@ -313,6 +347,24 @@ class Api:
             stuck=bool(self.wb.switches.get("stuck_queued")),
             payload={"results": results},
         )
+        if with_da:
+            # run_dependency_analysis="1" (workbench-agent CE api/services/scan_operations_service.py:166-170):
+            # Workbench starts dependency analysis when the KB scan completes (scan_workflows.py:606-610,
+            # "Dependency Analysis will start when KB scan completes."), and the client then waits on
+            # check_status type=DEPENDENCY_ANALYSIS (scan_workflows.py:627-629). The process is queued
+            # behind the scan; it fails when the scan fails and is cancelled with it.
+            deps = self.wb.dependency_analysis(scan)
+            scan.processes["DEPENDENCY_ANALYSIS"] = self.wb.new_process(
+                "DEPENDENCY_ANALYSIS",
+                self.wb.timings.dependency_seconds,
+                queue_seconds=process.queue_seconds + process.run_seconds,
+                outcome=process.outcome,
+                comment=f"{len(deps)} dependencies found"
+                if not failing
+                else "Scan failed: dependency analysis not run",
+                stuck=process.stuck_queued,
+                payload={"dependencies": deps, "after_scan": process.id},
+            )
         return None, "Scan has been launched"
 
     def scans_cancel_run(self, data: dict[str, Any], user: User) -> Any:
@@ -321,11 +373,15 @@ class Api:
         if process:
             process.cancelled = True
             process.comment = "Scan was cancelled by the user."
+            chained = self.scan(code).processes.get("DEPENDENCY_ANALYSIS")
+            if chained and chained.payload.get("after_scan") == process.id:
+                chained.cancelled = True
+                chained.comment = process.comment
         return True
 
     def scans_check_status(self, data: dict[str, Any], user: User) -> Any:
         kind = (data.get("type") or "SCAN").upper()
-        if kind not in CHECK_TYPES:
+        if kind not in CHECK_TYPES or self.version < NOTICE_SINCE.get(kind, (0,)):
             raise field_issue(
                 "RequestData.Base.field_not_valid_option",
                 "Field type has a value that is not valid.",
@@ -391,6 +447,77 @@ class Api:
             "dependencies_with_warnings": sum(w["type"] == "dependency" for w in warnings),
         }
 
+    def scans_get_folder_metrics(self, data: dict[str, Any], user: User) -> Any:
+        """Request ``scan_code`` (workbench-agent CE api/clients/scans_api.py:163-167); the client
+        reads ``total``, ``identified_files``, ``pending_identification``, ``without_matches``
+        (utilities/scan_workflows.py:319-328). Values are strings, and before 24.2 each also came
+        under its numeric column index "0".."3" (API change log 24.2, "removed values with numeric
+        keys", get_folder_metrics)."""
+        (code,) = required(data, "scan_code")
+        scan = self.scan(code)
+        results = scan.results
+        metrics = {
+            "total": str(len(self.wb.walk(scan))),
+            "pending_identification": str(len(results.get("pending") or {})),
+            "identified_files": str(len(results.get("identified") or {})),
+            "without_matches": str(len(results.get("no_match") or [])),
+        }
+        if self.version < (24, 2):
+            metrics = {**{str(i): v for i, v in enumerate(metrics.values())}, **metrics}
+        return metrics, "Success"
+
+    def vulnerabilities_list_vulnerabilities(self, data: dict[str, Any], user: User) -> Any:
+        """workbench-agent CE api/clients/vulnerabilities_api.py: ``{scan_code, count_results: 1}``
+        answers ``data.count_results`` (:52-75); ``{scan_code, page: N}`` answers ``data.list``,
+        100 records a page (:85-121). Rows carry ``cve``, ``severity``, ``component_name``,
+        ``component_version`` (utilities/result_utilities.py:264-267, :292-295, :331-332;
+        handlers/evaluate_gates.py:267-268). The action came with 24.3 (API change log 24.3,
+        "Vulnerabilities ... equivalent API actions")."""
+        if self.version < (24, 3):
+            raise self.action_not_found("vulnerabilities", "list_vulnerabilities")
+        (code,) = required(data, "scan_code")
+        rows = self._vulnerabilities(self.scan(code))
+        if flag(data.get("count_results")):
+            return {"count_results": len(rows)}
+        per_page = int(data.get("records_per_page") or RECORDS_PER_PAGE)
+        page = max(1, int(data.get("page") or 1))
+        return {"list": rows[(page - 1) * per_page : page * per_page]}
+
+    def scans_notice_extract_run(self, data: dict[str, Any], user: User) -> Any:
+        """``{scan_code, type}``, type defaulting to NOTICE_EXTRACT_FILE (API change log 24.3 and
+        25.1); answers ``data: true`` (workbench-agent CE api/clients/scans_api.py:1249-1275) and
+        is polled with check_status type=<same type> (scans_api.py:1231-1232)."""
+        (code,) = required(data, "scan_code")
+        kind = (data.get("type") or "NOTICE_EXTRACT_FILE").upper()
+        if kind not in NOTICE_SINCE or self.version < NOTICE_SINCE[kind]:
+            raise field_issue(
+                "RequestData.Base.field_not_valid_option",
+                "Field type has a value that is not valid.",
+                "type",
+                options=[k for k, since in NOTICE_SINCE.items() if self.version >= since],
+            )
+        scan = self.scan(code)
+        self._refuse_if_busy(scan, kind)
+        body, content_type = render_notice(kind, scan)
+        scan.processes[kind] = self.wb.new_process(
+            kind,
+            self.wb.timings.report_seconds,
+            queue_seconds=0,
+            payload={"body": body, "content_type": content_type},
+        )
+        return True
+
+    def scans_notice_extract_download(self, data: dict[str, Any], user: User) -> Any:
+        """The notice file as a raw (non-JSON) body (scans_api.py:1285-1310)."""
+        (code,) = required(data, "scan_code")
+        kind = (data.get("type") or "NOTICE_EXTRACT_FILE").upper()
+        process = self.scan(code).processes.get(kind)
+        state = process.status()[0] if process else "NEW"
+        if process is None or state != "FINISHED":
+            raise ApiError("Notice file is not ready", f"Notice extraction is {state}")
+        extension = "xlsx" if kind == "NOTICE_EXTRACT_AGGREGATE" else "txt"
+        return FileReply(process.payload["body"], process.payload["content_type"], f"{code}-{kind.lower()}.{extension}")
+
     def scans_generate_report(self, data: dict[str, Any], user: User) -> Any:
         code, report_type = required(data, "scan_code", "report_type")
         scan = self.scan(code)
@@ -426,6 +553,33 @@ class Api:
             raise ApiError(
                 f"Classes.Scans.{kind.lower()}_already_running", f"{kind} is already running for scan {scan.code}."
             )
+
+    def _vulnerabilities(self, scan: Scan) -> list[dict[str, Any]]:
+        """Advisories (detect.ADVISORIES) of identified components and of exactly pinned
+        dependencies found by a finished dependency analysis."""
+        components: list[tuple[str, str]] = []
+        for row in (scan.results.get("identified") or {}).values():
+            components.append((row["component_name"], row["component_version"]))
+        da = scan.processes.get("DEPENDENCY_ANALYSIS")
+        if da and da.status()[0] == "FINISHED":
+            for dep in da.payload["dependencies"]:
+                version = re.sub(r"^(==|===)\s*", "", dep["version"].strip())
+                if re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", version):
+                    components.append((dep["name"], version))
+        rows: list[dict[str, Any]] = []
+        for name, version in sorted(set(components)):
+            for cve, severity, score in ADVISORIES.get((name.lower(), version), ()):
+                rows.append(
+                    {
+                        "id": len(rows) + 1,
+                        "cve": cve,
+                        "severity": severity,
+                        "base_score": str(score),
+                        "component_name": name,
+                        "component_version": version,
+                    }
+                )
+        return rows
 
     def _scan_status(self, scan: Scan, kind: str) -> dict[str, Any]:
         process = scan.processes.get(kind)
@@ -491,12 +645,13 @@ class Api:
     def _report(
         self, entity: str, code: str, title: str, report_type: str, scans: list[Scan], data: dict[str, Any]
     ) -> Any:
-        if report_type not in REPORT_TYPES:
+        accepted = [t for t in report_types_for(self.version) if entity == "scans" or t not in SCAN_ONLY_REPORTS]
+        if report_type not in accepted:
             raise field_issue(
                 "RequestData.Base.field_not_valid_option",
                 "Field report_type has a value that is not valid.",
                 "report_type",
-                options=sorted(REPORT_TYPES),
+                options=sorted(accepted),
             )
         extension, content_type, can_async = REPORT_TYPES[report_type]
         body = render(report_type, f"{entity}-{title}-{report_type}", scans)

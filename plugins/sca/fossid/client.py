@@ -32,10 +32,9 @@ NOT_FOUND_ERRORS = {
 }
 REPORT_TYPES = ("html", "xlsx", "spdx", "spdx_lite", "cyclone_dx", "string_match", "dynamic_top_matched_components")
 SYNC_ONLY_REPORTS = ("html", "string_match", "dynamic_top_matched_components")
-# Report types by server version (ORT's FossID client comments, see ../shared/notes/fossid-api.md):
-# "dynamic" and "basic" exist before 24.2 only; string_match and dynamic_top_matched_components from 24.2.
+# Report types by server version (ORT clients/fossid-webapp/src/main/kotlin/model/report/Model.kt
+# ~L24-29): before 24.2 the same types plus "dynamic" and "basic", which 24.2 removed.
 LEGACY_REPORT_TYPES = ("dynamic", "basic")
-REPORT_TYPES_SINCE_24_2 = ("string_match", "dynamic_top_matched_components")
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -51,10 +50,7 @@ def check_report_type(report_type: str, server_version: str | None = None) -> No
         if report_type in LEGACY_REPORT_TYPES:
             raise ValueError(f"FossID report type {report_type!r} exists before Workbench 24.2 only: give the version")
         return
-    old = version_tuple(server_version) < (24, 2)
-    if old and report_type in REPORT_TYPES_SINCE_24_2:
-        raise ValueError(f"FossID {server_version} has no {report_type!r} reports (Workbench 24.2 added them)")
-    if not old and report_type in LEGACY_REPORT_TYPES:
+    if version_tuple(server_version) >= (24, 2) and report_type in LEGACY_REPORT_TYPES:
         raise ValueError(f"FossID {server_version} has no {report_type!r} reports (removed in Workbench 24.2)")
 
 
