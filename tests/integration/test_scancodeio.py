@@ -178,18 +178,54 @@ def test_project_lifecycle_endpoints(scio, unique, inputs_base_url, demo_dir, tm
     assert scio.find_project(name) is None
 
 
-def test_create_with_webhooks_list(scio, unique) -> None:
-    project = scio.create_project(
-        unique("webhooks"),
-        webhooks=[
-            {"target_url": "http://127.0.0.1:9/a", "trigger_on_each_run": True, "include_summary": True},
-            {"target_url": "http://127.0.0.1:9/b", "is_active": False},
-        ],
-    )
-    assert project["uuid"]
+def test_webhooks_given_on_create_are_delivered(scio, unique, demo_dir) -> None:
+    """The webhooks list is write-only in the API: read it back the way ScanCode.io uses it, by
+    receiving its deliveries on a loopback listener (the inactive one must stay silent)."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    delivered: list[tuple[str, dict[str, Any]]] = []
+
+    class Listener(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            delivered.append((self.path, json.loads(body or b"{}")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        project = scio.create_project(
+            unique("webhooks"),
+            webhooks=[
+                {"target_url": f"{hook}/each", "trigger_on_each_run": True, "include_summary": True},
+                {"target_url": f"{hook}/off", "is_active": False},
+            ],
+        )
+        scio.add_input(project["uuid"], upload_file=demo_dir / WHEEL)
+        scio.add_pipeline(project["uuid"], "scan_single_package", execute_now=True)
+        run = wait_for_run(scio, scio.get_project(project["uuid"])["runs"][0]["uuid"])
+        deadline = time.monotonic() + 60
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(2)  # an unwanted second delivery (the inactive hook) would arrive by now
+    finally:
+        server.shutdown()
+    assert run["status"] == "success"
+    assert [(path, body["project"]["uuid"], body["run"]["status"]) for path, body in delivered] == [
+        ("/each", project["uuid"], "success")
+    ]
+    assert delivered[0][1]["summary"]["declared_license_expression"] == "mit", "include_summary"
     with pytest.raises(ValueError, match="webhooks"):
         scio.create_project(
-            unique("webhooks-upload"), upload_file=Path(__file__), webhooks=[{"target_url": "http://127.0.0.1:9/a"}]
+            unique("webhooks-upload"), upload_file=Path(__file__), webhooks=[{"target_url": f"{hook}/a"}]
         )
     scio.delete_project(project["uuid"])
 
