@@ -11,6 +11,7 @@ The ``/_sandbox/`` routes are the sandbox's own, not part of any emulated API.
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import threading
@@ -105,10 +106,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return False
 
     def handle_control(self, method: str, body: bytes) -> bool:
-        """``/_sandbox/faults`` (GET/POST) and ``/_sandbox/config`` (GET/POST). True if handled."""
+        """``/_sandbox/faults``, ``/_sandbox/config`` and ``/_sandbox/requests`` (GET/POST; POST
+        to ``requests`` clears the counts). True if handled; other requests are counted."""
         path = self.path.split("?", 1)[0]
         if not path.startswith("/_sandbox/"):
+            with self.server.counts_lock:
+                self.server.request_counts[f"{method} {path}"] += 1
             return False
+        if path == "/_sandbox/requests":
+            with self.server.counts_lock:
+                if method == "POST":
+                    self.server.request_counts.clear()
+                self.send_json(dict(sorted(self.server.request_counts.items())))
+            return True
         if path == "/_sandbox/faults":
             if method == "POST":
                 self.server.faults.update(json.loads(body or b"{}"))
@@ -134,6 +144,8 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         self.faults = faults
         self.verbose = verbose
+        self.request_counts: collections.Counter[str] = collections.Counter()
+        self.counts_lock = threading.Lock()
 
     def configure(self, values: dict[str, Any]) -> None:  # overridden by each sandbox
         raise NotImplementedError

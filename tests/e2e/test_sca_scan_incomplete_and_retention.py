@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 
 from sca.common.files import sha256_of
 from sca.core.keys import ScanKey, scancodeio_settings
@@ -183,3 +184,24 @@ def test_a_ledger_entry_whose_result_left_the_store_is_scanned_again(airflow_api
     log = airflow_api.task_log(DAG_ID, second["run_id"], "scan.scancodeio")
     assert f"its result {lost.result_uri} is no longer in the artefact store; scanning again" in log
     assert ArtefactStore().exists(str(again.result_uri))
+
+
+def test_purldb_matching_costs_one_submission_and_no_request_per_matched_package(airflow_api) -> None:
+    """The matched packages' data (license, download URL) comes with the matching results: the
+    scan unit makes no request per matched package (counted by the sandbox)."""
+    conn = json.loads(require_env("AIRFLOW_CONN_PURLDB_DEFAULT"))
+    purldb = f"http://{conn['host']}:{conn['port']}"
+    requests.post(f"{purldb}/_sandbox/requests", timeout=10)
+    result = run_and_wait(
+        airflow_api,
+        DAG_ID,
+        {"input": "acme-widget-1.0.tar.gz", "run_fossid": False, "scancodeio_max_age_days": 0, "gate_action": "warn"},
+    )
+    assert result["run"]["state"] == "success"
+    counts = requests.get(f"{purldb}/_sandbox/requests", timeout=10).json()
+    matched = ToolRun.from_dict(airflow_api.xcom(DAG_ID, result["run_id"], "scan.purldb"))
+    summary = ArtefactStore().read_json(str(matched.result_uri))
+    assert [p["purl"] for p in summary["packages"]] == ["pkg:pypi/six@1.16.0"]
+    assert counts["POST /api/matching/"] == 1
+    assert sum(n for route, n in counts.items() if route.endswith("/results/")) == 1
+    assert [route for route in counts if "/api/packages" in route or "/api/resources" in route] == []
