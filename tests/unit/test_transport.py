@@ -109,3 +109,37 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 4.0 <= policy.delay(4) <= 8.0
     assert policy.delay(9) <= 8.0
     assert policy.delay(2, retry_after=3.0) == 3.0
+
+
+def test_a_post_is_not_repeated_once_the_server_may_have_acted() -> None:
+    """The server records the request (it acted), then answers 503: a POST that creates must not
+    be sent again; a POST that only reads, a 429 (nothing done) and a GET are retried."""
+    with scripted_server() as srv:
+        srv.script("/api/projects/", Reply(503, b"upstream died after the commit"), Reply(201, {"uuid": "u"}))
+        with pytest.raises(TransientServiceError, match="HTTP 503"):
+            transport(srv.url).post_json("projects/", {"name": "x"})
+        assert srv.count("/api/projects/") == 1
+        srv.script("/api/search/", Reply(503, b"busy"), Reply(200, {"count": 0}))
+        assert transport(srv.url).post_json("search/", {"sha1": []}, idempotent=True) == {"count": 0}
+        assert srv.count("/api/search/") == 2
+        srv.script("/api/limited/", Reply(429, {"detail": "slow down"}, {"Retry-After": "0"}), Reply(201, {"ok": 1}))
+        assert transport(srv.url).post_json("limited/", {}) == {"ok": 1}
+        assert srv.count("/api/limited/") == 2
+
+
+def test_a_fossid_create_that_failed_after_acting_is_found_not_sent_again() -> None:
+    import json
+
+    from sca.fossid.client import FossIDClient
+
+    project = {"project_code": "p1", "project_name": "p1"}
+    with scripted_server() as srv:
+        srv.script(
+            "/api.php",
+            Reply(503, b"gateway timeout after the insert"),
+            Reply(200, {"operation": "projects_get_information", "status": "1", "data": project}),
+        )
+        client = FossIDClient(srv.url, "bot", "k", retry=FAST)
+        assert client.create_project("p1", "p1") == project
+        actions = [json.loads(body)["action"] for _, _, _, body in srv.requests]
+        assert actions == ["create", "get_information"], "looked up, not created twice"

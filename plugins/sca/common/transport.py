@@ -77,6 +77,19 @@ def failure(
     return error, parse_retry_after(retry_after)
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def never_connected(exc: Exception) -> bool:
+    """The request never reached the server (refused, or no connection in time)."""
+    import urllib3.exceptions
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
+
+
 def join_url(base_url: str, path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
@@ -124,10 +137,18 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         retry: RetryPolicy | None = None,
+        idempotent: bool | None = None,
     ) -> requests.Response:
-        """Send a request, retrying transient failures; return a 2xx response or raise."""
+        """Send a request, retrying transient failures; return a 2xx response or raise.
+
+        A request that is not ``idempotent`` (by default: a POST) is retried only when the
+        server cannot have acted on it: the connection was never made, or it answered 429.
+        After a 5xx, a read timeout or a reset the server may have created something, so the
+        error is raised and the caller re-attaches (find by name, the ledger) instead of
+        sending it again."""
         url = self.url(path)
         policy = retry or self.retry
+        safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
         for attempt in range(1, policy.attempts + 1):
             try:
                 with ExitStack() as stack:
@@ -148,14 +169,19 @@ class HttpTransport:
                     )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error, retry_after = failure(self.service, method, url, None, cause=type(exc).__name__)
+                unsent = never_connected(exc)
             else:
                 if response.status_code < 400:
                     return response
                 error, retry_after = failure(
                     self.service, method, url, response.status_code, response.text, response.headers.get("Retry-After")
                 )
+                unsent = response.status_code == 429
                 response.close()
             if not isinstance(error, TransientServiceError) or attempt == policy.attempts:
+                raise error
+            if not (safe or unsent):
+                log.warning("%s: not retried (a %s may have been acted on)", error, method)
                 raise error
             wait = policy.delay(attempt, retry_after)
             log.warning("%s (attempt %d/%d), retrying in %.1f s", error, attempt, policy.attempts, wait)
@@ -166,6 +192,7 @@ class HttpTransport:
         return self.request("GET", path, **kwargs).json()
 
     def post_json(self, path: str, payload: Any = None, **kwargs: Any) -> Any:
+        """POST JSON; pass ``idempotent=True`` for a POST that only reads (a search by body)."""
         response = self.request("POST", path, json=payload, **kwargs)
         return response.json() if response.content else None
 

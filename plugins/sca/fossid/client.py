@@ -13,11 +13,12 @@ import base64
 import itertools
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError
+from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError, TransientServiceError
 from sca.common.retry import RetryPolicy
 from sca.common.transport import AsyncHttpTransport, HttpTransport
 from sca.fossid.status import CHECK_TYPES, CheckStatus, parse_check_status
@@ -116,6 +117,11 @@ def envelope_data(reply: Any, *, group: str, action: str, url: str, username: st
     )
 
 
+def is_read_action(action: str) -> bool:
+    """Workbench actions that only read (get_*, list_*, check_status, getConfig)."""
+    return action.startswith(("get", "list", "check_status"))
+
+
 def workbench_error_in(head: bytes) -> dict[str, Any] | None:
     """The Workbench envelope in the first bytes of a "file", when that is what they are: a JSON
     object with ``operation`` and ``status`` (a report never has both at its top level)."""
@@ -172,7 +178,10 @@ class FossIDClient:
         return {"group": group, "action": action, "data": {"username": self.username, "key": self._key, **clean}}
 
     def call(self, group: str, action: str, **data: Any) -> Any:
-        response = self.http.request("POST", self.url, json=self._body(group, action, data))
+        """One API call. Every call is a POST; the ones that only read are retried like GETs."""
+        response = self.http.request(
+            "POST", self.url, json=self._body(group, action, data), idempotent=is_read_action(action)
+        )
         try:
             reply = response.json()
         except ValueError:
@@ -185,7 +194,10 @@ class FossIDClient:
         text/html, so the body itself is looked at, not the header."""
         from sca.common.files import write_stream_atomically
 
-        response = self.http.request("POST", self.url, json=self._body(group, action, data), stream=True)
+        # a download, or a synchronous report rendered on request: nothing is created, safe to repeat
+        response = self.http.request(
+            "POST", self.url, json=self._body(group, action, data), stream=True, idempotent=True
+        )
         with response:
             chunks = response.iter_content(1024 * 1024)
             first = next(chunks, b"")
@@ -219,11 +231,29 @@ class FossIDClient:
         except FossIDNotFoundError:
             return None
 
+    def _create_or_find(self, create: Callable[[], Any], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        """A create is not repeated blindly: after a transient failure, look the object up first
+        (the server may have made it before the failure) and send the create again only if it
+        is not there."""
+        policy = self.http.retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return dict(create() or {})
+            except TransientServiceError:
+                found = find()
+                if found is not None:
+                    return found
+                if attempt == policy.attempts:
+                    raise
+                time.sleep(policy.delay(attempt))
+        raise AssertionError("unreachable")
+
     def create_project(self, project_code: str, project_name: str, description: str = "") -> dict[str, Any]:
-        return dict(
-            self.call(
+        return self._create_or_find(
+            lambda: self.call(
                 "projects", "create", project_code=project_code, project_name=project_name, description=description
-            )
+            ),
+            lambda: self.get_project(project_code),
         )
 
     def list_projects(self) -> list[dict[str, Any]]:
@@ -266,8 +296,8 @@ class FossIDClient:
         description: str = "",
         target_path: str | None = None,
     ) -> dict[str, Any]:
-        return dict(
-            self.call(
+        return self._create_or_find(
+            lambda: self.call(
                 "scans",
                 "create",
                 project_code=project_code,
@@ -275,7 +305,8 @@ class FossIDClient:
                 scan_name=scan_name or scan_code,
                 description=description,
                 target_path=target_path,
-            )
+            ),
+            lambda: self.get_scan(scan_code),
         )
 
     def remove_uploaded_content(self, scan_code: str, filename: str | None = None) -> bool:

@@ -121,7 +121,7 @@ class PurlDBClient:
 
     # -- checksum lookups ----------------------------------------------------------------------
     def _filter_pages(self, path: str, body: dict[str, Any], stats: LookupStats) -> Iterator[dict[str, Any]]:
-        page = self.http.post_json(path, body)
+        page = self.http.post_json(path, body, idempotent=True)  # a look-up: safe to repeat
         stats.batches += 1
         while True:
             results = page.get("results", [])
@@ -129,7 +129,7 @@ class PurlDBClient:
             yield from results
             if not page.get("next"):
                 return
-            page = self.http.post_json(page["next"], body)  # PurlDB pages are POSTs of the same body
+            page = self.http.post_json(page["next"], body, idempotent=True)  # pages: the same body POSTed
             stats.pages += 1
 
     def _batched(
