@@ -143,3 +143,52 @@ def test_a_fossid_create_that_failed_after_acting_is_found_not_sent_again() -> N
         assert client.create_project("p1", "p1") == project
         actions = [json.loads(body)["action"] for _, _, _, body in srv.requests]
         assert actions == ["create", "get_information"], "looked up, not created twice"
+
+
+def test_a_body_that_is_not_json_is_transient_and_retried_where_safe() -> None:
+    """A proxy's HTML page with status 200 is not a bad value: a GET is asked again; a POST that
+    creates is not (the server may have acted), and the error says what came back."""
+    with scripted_server() as srv:
+        srv.script("/api/x/", Reply(200, b"<html>proxy login</html>"), Reply(200, {"ok": True}))
+        assert transport(srv.url).get_json("x/") == {"ok": True}
+        assert srv.count("/api/x/") == 2
+        srv.script("/api/projects/", Reply(200, b"<html>proxy login</html>"))
+        with pytest.raises(TransientServiceError) as info:
+            transport(srv.url).post_json("projects/", {"name": "x"})
+        assert srv.count("/api/projects/") == 1
+        assert (
+            "Svc POST " + srv.url + "/api/projects/ -> HTTP 200: the body is not JSON: '<html>proxy login</html>'"
+            == str(info.value)
+        )
+
+
+def test_retries_stop_at_the_total_time_budget() -> None:
+    """Attempts are bounded in number and in total seconds: with a 0.05 s budget and 0.1 s waits,
+    one retry at most happens whatever the attempt count."""
+    slow = RetryPolicy(attempts=50, initial_delay=0.1, max_delay=0.1, max_total_seconds=0.05)
+    with scripted_server() as srv:
+        srv.script("/api/x/", Reply(503, b"busy"))
+        client = HttpTransport(srv.url + "/api/", service="Svc", retry=slow)
+        with pytest.raises(TransientServiceError, match="HTTP 503"):
+            client.get_json("x/")
+        assert srv.count("/api/x/") == 2
+
+
+def test_the_async_transport_does_not_repeat_a_post_that_may_have_acted() -> None:
+    with scripted_server() as srv:
+        srv.script("/api/stop/", Reply(502, b"bad gateway"), Reply(200, {"status": "ok"}))
+        client = AsyncHttpTransport(srv.url + "/api/", service="Svc", retry=FAST)
+        with pytest.raises(TransientServiceError, match="HTTP 502"):
+            asyncio.run(client.post_json("stop/"))
+        assert srv.count("/api/stop/") == 1
+        assert asyncio.run(client.post_json("stop/", idempotent=True)) == {"status": "ok"}
+        assert srv.count("/api/stop/") == 2
+
+
+def test_a_retry_after_header_sets_the_wait() -> None:
+    waits: list[float] = []
+    with scripted_server() as srv:
+        srv.script("/api/x/", Reply(503, b"", {"Retry-After": "7"}), Reply(200, {"ok": 1}))
+        client = HttpTransport(srv.url + "/api/", service="Svc", retry=FAST, sleep=waits.append)
+        assert client.get_json("x/") == {"ok": 1}
+    assert waits == [7.0]

@@ -6,6 +6,10 @@ own message, so a failed task says what went wrong without a trip to the server'
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class ServiceError(Exception):
     """Base class of every error a service client raises."""
@@ -26,6 +30,10 @@ class ServiceError(Exception):
         self.url = url
         self.status = status
         self.detail = detail
+        # Set by the transports: the server's Retry-After (seconds), and whether the request
+        # certainly never reached the server (refused, 429), so even a POST may be sent again.
+        self.retry_after: float | None = None
+        self.unsent = False
 
     @classmethod
     def from_response(cls, *, service: str, method: str, url: str, status: int | None, detail: object) -> ServiceError:
@@ -50,6 +58,17 @@ class NotFoundError(PermanentServiceError):
 
 class TransientServiceError(ServiceError):
     """5xx, 429, timeouts, resets: retried with backoff, raised once the attempts are spent."""
+
+
+def retryable(error: BaseException, *, idempotent: bool) -> bool:
+    """May the request that raised ``error`` be sent again? Only a transient failure, and for a
+    request that is not idempotent (a POST that creates) only when the server cannot have acted."""
+    if not isinstance(error, TransientServiceError):
+        return False
+    if idempotent or error.unsent:
+        return True
+    log.warning("%s: not retried (the server may have acted on this %s)", error, error.method or "request")
+    return False
 
 
 class RunFailedError(ServiceError):

@@ -8,7 +8,6 @@ carry credentials) never appear in an error or a log line.
 
 from __future__ import annotations
 
-import asyncio
 import json as jsonlib
 import logging
 import time
@@ -27,6 +26,7 @@ from sca.common.errors import (
     PermanentServiceError,
     ServiceError,
     TransientServiceError,
+    retryable,
 )
 from sca.common.files import filename_from_content_disposition, safe_filename, write_stream_atomically
 from sca.common.retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -90,6 +90,37 @@ def never_connected(exc: Exception) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
 
 
+def describe_exception(exc: BaseException) -> str:
+    """An exception's type and its innermost cause, e.g. ``ConnectionError (RemoteDisconnected:
+    Remote end closed connection without response)``: enough to tell a reset from a timeout."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None or inner.__context__ is not None:
+        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if reason is not None and not isinstance(reason, str):
+        inner = reason
+    if inner is exc:
+        return type(exc).__name__
+    return f"{type(exc).__name__} ({type(inner).__name__}: {str(inner)[:200]})"
+
+
+def parse_json_body(service: str, method: str, url: str, status: int, body: str) -> Any:
+    """A 2xx body as JSON; a body that is not JSON (a proxy's page, a cut-off reply) is a
+    transient error naming the service, the URL and what came back."""
+    if not body:
+        return None
+    try:
+        return jsonlib.loads(body)
+    except ValueError:
+        raise TransientServiceError.from_response(
+            service=service,
+            method=method,
+            url=url,
+            status=status,
+            detail=f"the body is not JSON: {body.strip()[:200]!r}",
+        ) from None
+
+
 def join_url(base_url: str, path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
@@ -120,7 +151,7 @@ class HttpTransport:
         self.session.headers.update(headers or {})
         if auth:
             self.session.auth = auth
-        self._sleep = sleep
+        self.sleep = sleep
 
     def url(self, path: str) -> str:
         return join_url(self.base_url, path)
@@ -132,7 +163,7 @@ class HttpTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        data: FormData | bytes | None = None,
+        data: FormData | bytes | Callable[[], Any] | None = None,
         files: FileSpec | None = None,
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
@@ -145,56 +176,87 @@ class HttpTransport:
         server cannot have acted on it: the connection was never made, or it answered 429.
         After a 5xx, a read timeout or a reset the server may have created something, so the
         error is raised and the caller re-attaches (find by name, the ledger) instead of
-        sending it again."""
+        sending it again. ``data`` may be a function returning the body: a stream is then
+        built afresh for every attempt (a consumed generator is never sent again as empty)."""
         url = self.url(path)
-        policy = retry or self.retry
         safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
-        for attempt in range(1, policy.attempts + 1):
-            try:
-                with ExitStack() as stack:
-                    opened = {
-                        field: (file.name, stack.enter_context(open(file, "rb")))
-                        for field, file in (files or {}).items()
-                    }
-                    response = self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json,
-                        data=data,
-                        files=opened or None,
-                        headers=headers,
-                        stream=stream,
-                        timeout=self.timeout,
-                    )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                error, retry_after = failure(self.service, method, url, None, cause=type(exc).__name__)
-                unsent = never_connected(exc)
-            else:
-                if response.status_code < 400:
-                    return response
-                error, retry_after = failure(
-                    self.service, method, url, response.status_code, response.text, response.headers.get("Retry-After")
+
+        def attempt() -> requests.Response:
+            return self._send_once(method, url, params, json, data, files, headers, stream)
+
+        return (retry or self.retry).call(
+            attempt, retry_if=lambda error: retryable(error, idempotent=safe), sleep=self.sleep
+        )
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: FormData | bytes | Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """``request`` whose 2xx body is parsed as JSON within the attempt: a body that is not
+        JSON is a transient error, retried like a 5xx where the request may be repeated."""
+        url = self.url(path)
+        safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
+
+        def attempt() -> Any:
+            response = self._send_once(method, url, params, json, data, None, headers, False)
+            return parse_json_body(self.service, method, url, response.status_code, response.text)
+
+        return self.retry.call(attempt, retry_if=lambda error: retryable(error, idempotent=safe), sleep=self.sleep)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: FormData | bytes | Callable[[], Any] | None,
+        files: FileSpec | None,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+    ) -> requests.Response:
+        try:
+            with ExitStack() as stack:
+                opened = {
+                    field: (file.name, stack.enter_context(open(file, "rb"))) for field, file in (files or {}).items()
+                }
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data() if callable(data) else data,
+                    files=opened or None,
+                    headers=headers,
+                    stream=stream,
+                    timeout=self.timeout,
                 )
-                unsent = response.status_code == 429
-                response.close()
-            if not isinstance(error, TransientServiceError) or attempt == policy.attempts:
-                raise error
-            if not (safe or unsent):
-                log.warning("%s: not retried (a %s may have been acted on)", error, method)
-                raise error
-            wait = policy.delay(attempt, retry_after)
-            log.warning("%s (attempt %d/%d), retrying in %.1f s", error, attempt, policy.attempts, wait)
-            self._sleep(wait)
-        raise AssertionError("unreachable")
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            error, _ = failure(self.service, method, url, None, cause=describe_exception(exc))
+            error.unsent = never_connected(exc)
+            raise error from exc
+        if response.status_code < 400:
+            return response
+        error, retry_after = failure(
+            self.service, method, url, response.status_code, response.text, response.headers.get("Retry-After")
+        )
+        response.close()
+        error.retry_after = retry_after
+        error.unsent = response.status_code == 429
+        raise error
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs).json()
+        return self.request_json("GET", path, **kwargs)
 
     def post_json(self, path: str, payload: Any = None, **kwargs: Any) -> Any:
         """POST JSON; pass ``idempotent=True`` for a POST that only reads (a search by body)."""
-        response = self.request("POST", path, json=payload, **kwargs)
-        return response.json() if response.content else None
+        return self.request_json("POST", path, json=payload, **kwargs)
 
     def iter_pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Items of a DRF-paginated list ({count, next, previous, results}), every page followed."""
@@ -225,25 +287,25 @@ class HttpTransport:
         ``default_name`` (after ``name_prefix``); it is sanitised so it cannot leave the folder.
         A stream that breaks mid-body is fetched again under the same retry policy.
         """
-        for attempt in range(1, self.retry.attempts + 1):
-            response = self.request("GET", path, params=params, stream=True)
+
+        def attempt() -> Path:
+            response = self._send_once("GET", self.url(path), params, None, None, None, None, True)
             with response:
                 name = filename or filename_from_content_disposition(response.headers.get("Content-Disposition"))
                 target = Path(destination_dir) / safe_filename(name_prefix + (name or default_name), default_name)
                 try:
                     write_stream_atomically(response.iter_content(DOWNLOAD_CHUNK), target)
-                    return target
                 except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                    if attempt == self.retry.attempts:
-                        raise TransientServiceError.from_response(
-                            service=self.service,
-                            method="GET",
-                            url=self.url(path),
-                            status=response.status_code,
-                            detail=f"stream broke: {type(exc).__name__}",
-                        ) from exc
-            self._sleep(self.retry.delay(attempt))
-        raise AssertionError("unreachable")
+                    raise TransientServiceError.from_response(
+                        service=self.service,
+                        method="GET",
+                        url=self.url(path),
+                        status=response.status_code,
+                        detail=f"the body broke off mid-stream: {describe_exception(exc)}",
+                    ) from exc
+                return target
+
+        return self.retry.call(attempt, retry_if=lambda error: retryable(error, idempotent=True), sleep=self.sleep)
 
 
 class AsyncHttpTransport:
@@ -273,30 +335,33 @@ class AsyncHttpTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        idempotent: bool = False,
     ) -> Any:
+        """One JSON request; GET/PUT/DELETE (and a POST marked ``idempotent``) are retried on
+        transient failures, other POSTs only when they never reached the server."""
         url = join_url(self.base_url, path)
-        policy = self.retry
-        for attempt in range(1, policy.attempts + 1):
+        safe = method.upper() in IDEMPOTENT_METHODS or idempotent
+
+        async def attempt() -> Any:
             try:
                 async with aiohttp.ClientSession(headers=self.headers, auth=self.auth, timeout=self.timeout) as session:
                     async with session.request(method, url, params=params, json=json) as response:
                         body = await response.text()
-                        if response.status < 400:
-                            return jsonlib.loads(body) if body else None
-                        error, retry_after = failure(
-                            self.service, method, url, response.status, body, response.headers.get("Retry-After")
-                        )
+                        status, retry_after = response.status, response.headers.get("Retry-After")
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-                error, retry_after = failure(self.service, method, url, None, cause=type(exc).__name__)
-            if not isinstance(error, TransientServiceError) or attempt == policy.attempts:
+                error, _ = failure(self.service, method, url, None, cause=describe_exception(exc))
+                error.unsent = isinstance(exc, aiohttp.ClientConnectorError)
+                raise error from exc
+            if status >= 400:
+                error, error.retry_after = failure(self.service, method, url, status, body, retry_after)
+                error.unsent = status == 429
                 raise error
-            wait = policy.delay(attempt, retry_after)
-            log.warning("%s (attempt %d/%d), retrying in %.1f s", error, attempt, policy.attempts, wait)
-            await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+            return parse_json_body(self.service, method, url, status, body)
+
+        return await self.retry.acall(attempt, retry_if=lambda error: retryable(error, idempotent=safe))
 
     async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request_json("GET", path, params=params)
 
-    async def post_json(self, path: str, payload: Any = None) -> Any:
-        return await self.request_json("POST", path, json=payload)
+    async def post_json(self, path: str, payload: Any = None, *, idempotent: bool = False) -> Any:
+        return await self.request_json("POST", path, json=payload, idempotent=idempotent)

@@ -10,10 +10,11 @@ body and is kept out of every message and log line. Uploads use the same endpoin
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
+import logging
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from sca.common.errors import AuthenticationError, NotFoundError, PermanentServi
 from sca.common.retry import RetryPolicy
 from sca.common.transport import AsyncHttpTransport, HttpTransport
 from sca.fossid.status import CHECK_TYPES, CheckStatus, parse_check_status
+
+log = logging.getLogger(__name__)
 
 SERVICE = "FossID"
 AUTH_ERRORS = {"Classes.FossID.user_not_found_or_api_key_is_not_correct"}
@@ -235,18 +238,23 @@ class FossIDClient:
         """A create is not repeated blindly: after a transient failure, look the object up first
         (the server may have made it before the failure) and send the create again only if it
         is not there."""
-        policy = self.http.retry
-        for attempt in range(1, policy.attempts + 1):
-            try:
-                return dict(create() or {})
-            except TransientServiceError:
+        failed_before = False
+
+        def attempt() -> dict[str, Any]:
+            nonlocal failed_before
+            if failed_before:
                 found = find()
                 if found is not None:
                     return found
-                if attempt == policy.attempts:
-                    raise
-                time.sleep(policy.delay(attempt))
-        raise AssertionError("unreachable")
+            try:
+                return dict(create() or {})
+            except TransientServiceError:
+                failed_before = True
+                raise
+
+        return self.http.retry.call(
+            attempt, retry_if=lambda error: isinstance(error, TransientServiceError), sleep=self.http.sleep
+        )
 
     def create_project(self, project_code: str, project_name: str, description: str = "") -> dict[str, Any]:
         return self._create_or_find(
@@ -315,7 +323,28 @@ class FossIDClient:
     def upload(
         self, scan_code: str, path: Path, *, chunk_threshold: int = CHUNK_THRESHOLD, chunk_size: int = CHUNK_SIZE
     ) -> int:
-        """Upload a file; above ``chunk_threshold`` in ``chunk_size`` appends. Returns requests made."""
+        """Upload a file; above ``chunk_threshold`` in ``chunk_size`` appends. Returns requests made.
+
+        Appends are not idempotent: a chunk that failed after reaching the server may have been
+        stored, so it is never sent again on its own. A transient failure mid-upload removes what
+        the scan holds under this name and uploads the whole file again (bounded by the retry
+        policy); only a chunk that never reached the server (refused, 429) is resent, rebuilt
+        from its bytes."""
+        attempts = 0
+
+        def whole_upload() -> int:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                log.warning("FossID upload of %s to %s broke off: removing it, uploading again", path.name, scan_code)
+                self.remove_uploaded_content(scan_code, path.name)
+            return self._upload_once(scan_code, path, chunk_threshold, chunk_size)
+
+        return self.http.retry.call(
+            whole_upload, retry_if=lambda error: isinstance(error, TransientServiceError), sleep=self.http.sleep
+        )
+
+    def _upload_once(self, scan_code: str, path: Path, chunk_threshold: int, chunk_size: int) -> int:
         auth = base64.b64encode(f"{self.username}:{self._key}".encode()).decode()
         headers = {
             "FOSSID-SCAN-CODE": _b64(scan_code),
@@ -331,8 +360,8 @@ class FossIDClient:
             else:
                 chunks = iter(lambda: handle.read(chunk_size), b"")
             for chunk in chunks:
-                body: Any = chunk if size <= chunk_threshold else _one_chunk(chunk)
-                reply = self.http.request("POST", self.url, data=body, headers=headers).json()
+                body = functools.partial(_one_chunk, chunk) if size > chunk_threshold else chunk
+                reply = self.http.request_json("POST", self.url, data=body, headers=headers)
                 envelope_data(reply, group="upload", action=path.name, url=self.url, username=self.username)
                 requests_made += 1
         return requests_made
@@ -453,7 +482,9 @@ class AsyncFossIDClient:
             data["scan_code"] = scan_code
         if process_id:
             data["process_id"] = str(process_id)
-        reply = await self.http.post_json(self.url, {"group": entity, "action": "check_status", "data": data})
+        reply = await self.http.post_json(
+            self.url, {"group": entity, "action": "check_status", "data": data}, idempotent=True
+        )
         return parse_check_status(
             envelope_data(reply, group=entity, action="check_status", url=self.url, username=self.username)
         )

@@ -5,6 +5,7 @@ a content-type check. Every tool then gets these bytes. No Airflow: the store is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -12,9 +13,10 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
-from sca.common.errors import PermanentServiceError, TransientServiceError
+from sca.common.errors import PermanentServiceError, TransientServiceError, retryable
 from sca.common.files import filename_from_content_disposition, safe_filename
 from sca.common.retry import RetryPolicy, is_retryable_status
+from sca.common.transport import describe_exception
 from sca.core.results import ArtefactRef, InputRef
 
 CHUNK = 1024 * 1024
@@ -85,18 +87,13 @@ def download(
 ) -> ArtefactRef:
     """Stream ``url`` into the store once. 5xx/429/resets (also mid-body: the partial write is
     discarded) are retried; 4xx, an HTML page or a body over ``max_bytes`` are refused."""
-    import time
 
     shown = redact_url(url)  # errors and logs never carry the URL's credentials
-    policy = retry or RetryPolicy()
-    wait = sleep or time.sleep
-    for attempt in range(1, policy.attempts + 1):
+
+    def attempt() -> ArtefactRef:
         try:
             with requests.get(url, stream=True, timeout=(10, 300)) as response:
                 if response.status_code >= 400:
-                    if is_retryable_status(response.status_code) and attempt < policy.attempts:
-                        wait(policy.delay(attempt))
-                        continue
                     cls = TransientServiceError if is_retryable_status(response.status_code) else PermanentServiceError
                     raise cls(
                         f"input URL {shown} answered HTTP {response.status_code}",
@@ -121,12 +118,13 @@ def download(
                     _limited(response.iter_content(CHUNK), max_bytes, f"URL {shown}"), safe_filename(name, "input")
                 )
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            if attempt == policy.attempts:
-                raise TransientServiceError(
-                    f"input URL {shown}: {type(exc).__name__} after {attempt} attempts", url=shown
-                ) from exc
-            wait(policy.delay(attempt))
-    raise AssertionError("unreachable")
+            raise TransientServiceError(
+                f"input URL {shown}: no complete answer ({describe_exception(exc)})", url=shown
+            ) from exc
+
+    return (retry or RetryPolicy()).call(
+        attempt, retry_if=lambda error: retryable(error, idempotent=True), sleep=sleep or time.sleep
+    )
 
 
 def fetch_input(
