@@ -2,9 +2,13 @@
 
 Subclasses name their classpath, service and how to get an async client with ``get_run``.
 Serializes only primitives; yields exactly one JSON-native event
-``{"status": <run status>|"timeout"|"error", "run_uuid", "message", "polls", "execution_time"}``.
-New lines of the run's step log are written to the task log as they appear; the poll interval
-backs off for long runs; an absolute ``deadline`` (epoch seconds) bounds the wait.
+``{"status": <run status>|"timeout"|"stalled"|"error", "run_uuid", "message", "polls",
+"execution_time"}``. New lines of the run's step log are written to the task log as they appear;
+the poll interval backs off for long runs; an absolute ``deadline`` (epoch seconds) bounds the
+wait. Any exception becomes an ``error`` event that names it (a trigger never crashes); a status
+word not in ``RunStatus`` is an error once it has lasted ``unknown_status_budget`` seconds; a run
+still ``running`` whose log and step have not changed for ``stall_budget`` seconds (a worker
+killed with its job) ends the wait as ``stalled``, for the operator to recover.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class PipelineRunTrigger(BaseTrigger):
         max_poll_interval: float = 60.0,
         first_poll_delay: float = 0.0,
         log_lines_seen: int = 0,
+        unknown_status_budget: float = 120.0,
+        stall_budget: float | None = None,
     ) -> None:
         super().__init__()
         self.run_uuid = run_uuid
@@ -47,6 +53,8 @@ class PipelineRunTrigger(BaseTrigger):
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
         self.log_lines_seen = log_lines_seen
+        self.unknown_status_budget = unknown_status_budget
+        self.stall_budget = stall_budget
 
     async def client(self) -> RunReader:
         raise NotImplementedError
@@ -62,6 +70,8 @@ class PipelineRunTrigger(BaseTrigger):
                 "max_poll_interval": self.max_poll_interval,
                 "first_poll_delay": self.first_poll_delay,
                 "log_lines_seen": self.log_lines_seen,
+                "unknown_status_budget": self.unknown_status_budget,
+                "stall_budget": self.stall_budget,
             },
         )
 
@@ -79,6 +89,10 @@ class PipelineRunTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         schedule = PollSchedule(self.poll_interval, self.max_poll_interval)
         polls = 0
+        what = f"{self.service} run {self.run_uuid}"
+        unknown_since: float | None = None
+        progress: tuple[Any, ...] | None = None
+        progress_since = time.monotonic()
         try:
             if self.first_poll_delay:
                 await asyncio.sleep(self.first_poll_delay)
@@ -86,24 +100,55 @@ class PipelineRunTrigger(BaseTrigger):
             while True:
                 run = await client.get_run(self.run_uuid)
                 polls += 1
-                status = RunStatus(run["status"])
+                now = time.monotonic()
                 lines = (run.get("log") or "").splitlines()
                 for line in lines[self.log_lines_seen :]:
-                    self.log.info("%s run %s: %s", self.service, self.run_uuid, line)
+                    self.log.info("%s: %s", what, line)
                 self.log_lines_seen = max(self.log_lines_seen, len(lines))
+                word = run.get("status")
+                try:
+                    status = RunStatus(str(word))
+                except ValueError:
+                    unknown_since = unknown_since if unknown_since is not None else now
+                    if now - unknown_since >= self.unknown_status_budget:
+                        yield self._event(
+                            "error",
+                            f"{what} reports the status {word!r}, which is none of "
+                            f"{', '.join(s.value for s in RunStatus)}; still so after "
+                            f"{now - unknown_since:.0f} s ({polls} polls)",
+                            polls,
+                            run,
+                        )
+                        return
+                    self.log.warning("%s reports an unknown status %r (poll %d)", what, word, polls)
+                    await asyncio.sleep(schedule.interval(polls - 1))
+                    continue
+                unknown_since = None
                 if status.is_terminal:
                     message = "" if status is RunStatus.SUCCESS else run_failure_message(run, self.service)
                     yield self._event(status.value, message, polls, run)
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
+                    message = f"{what} still {status.value} at the deadline after {polls} polls"
+                    yield self._event("timeout", message, polls, run)
+                    return
+                seen = (status, len(lines), run.get("current_step"), run.get("task_start_date"))
+                if seen != progress:
+                    progress, progress_since = seen, now
+                elif status is RunStatus.RUNNING and self.stall_budget and now - progress_since >= self.stall_budget:
                     yield self._event(
-                        "timeout",
-                        f"{self.service} run {self.run_uuid} still {status.value} at the deadline after {polls} polls",
+                        "stalled",
+                        f"{what} has been running with no new log line or step for {now - progress_since:.0f} s "
+                        f"(last step: {run.get('current_step') or (lines[-1] if lines else 'none')}); "
+                        "its worker is probably gone",
                         polls,
                         run,
                     )
                     return
-                self.log.info("%s run %s is %s (poll %d)", self.service, self.run_uuid, status.value, polls)
+                self.log.info("%s is %s (poll %d)", what, status.value, polls)
                 await asyncio.sleep(schedule.interval(polls - 1))
-        except ServiceError as exc:
-            yield self._event("error", str(exc), polls)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a trigger never dies with a traceback: the task gets the cause
+            detail = str(exc) if isinstance(exc, ServiceError) else f"{what}: {type(exc).__name__}: {exc}"
+            yield self._event("error", detail, polls)

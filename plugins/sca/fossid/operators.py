@@ -264,7 +264,7 @@ class FossIDExtractArchivesOperator(FossIDWaitingOperator):
         self.recursive = recursive
 
     def needs_start(self, current: CheckStatus) -> bool:  # extraction is cheap and idempotent: redo
-        return current.status not in (FossIDStatus.QUEUED, FossIDStatus.RUNNING)
+        return not current.status.is_active
 
     def start(self, client: FossIDClient) -> None:
         client.extract_archives(self.scan_code, self.filename, recursive=self.recursive)

@@ -18,10 +18,18 @@ class FossIDStatus(StrEnum):
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    # A word this client does not know: not terminal, not idle either (something may be running);
+    # waits give up on it after a short budget, naming the word (``CheckStatus.word``).
+    UNKNOWN = "UNKNOWN"
 
     @property
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        """Work may be in progress: never start, replace or delete under it."""
+        return self in (FossIDStatus.QUEUED, FossIDStatus.RUNNING, FossIDStatus.UNKNOWN)
 
 
 TERMINAL_STATUSES = frozenset({FossIDStatus.FINISHED, FossIDStatus.FAILED, FossIDStatus.CANCELLED})
@@ -52,8 +60,10 @@ _ALIASES = {
 
 
 def normalise_status(value: Any) -> FossIDStatus:
-    """Any status word Workbench uses; an unknown word counts as RUNNING (keep waiting)."""
-    return _ALIASES.get(str(value or "NEW").strip().upper(), FossIDStatus.RUNNING)
+    """Any status word Workbench uses; a word not known here is UNKNOWN (not RUNNING: a wait
+    that saw only UNKNOWN for its budget ends in an error naming the word, not at a deadline
+    hours later)."""
+    return _ALIASES.get(str(value or "NEW").strip().upper(), FossIDStatus.UNKNOWN)
 
 
 def _percentage(value: Any) -> int | None:
@@ -71,6 +81,11 @@ class CheckStatus:
     percentage: int | None
     comment: str
     raw: dict[str, Any]
+
+    @property
+    def word(self) -> str:
+        """The status word as the server sent it."""
+        return str(self.raw.get("progress_state") or self.raw.get("status") or "")
 
     @property
     def is_terminal(self) -> bool:

@@ -16,6 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from sca.common.errors import ServiceError
 from sca.common.polling import PollSchedule
 from sca.fossid.hook import FossIDHook
+from sca.fossid.status import FossIDStatus
 
 
 class FossIDStatusTrigger(BaseTrigger):
@@ -30,6 +31,7 @@ class FossIDStatusTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         first_poll_delay: float = 0.0,
+        unknown_status_budget: float = 120.0,
     ) -> None:
         super().__init__()
         self.scan_code = scan_code
@@ -41,6 +43,7 @@ class FossIDStatusTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
+        self.unknown_status_budget = unknown_status_budget
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -55,6 +58,7 @@ class FossIDStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_poll_interval": self.max_poll_interval,
                 "first_poll_delay": self.first_poll_delay,
+                "unknown_status_budget": self.unknown_status_budget,
             },
         )
 
@@ -77,6 +81,7 @@ class FossIDStatusTrigger(BaseTrigger):
         what = f"FossID {self.status_type} of {self.scan_code or self.entity}" + (
             f" (process {self.process_id})" if self.process_id else ""
         )
+        unknown_since: float | None = None
         try:
             if self.first_poll_delay:
                 await asyncio.sleep(self.first_poll_delay)
@@ -84,15 +89,30 @@ class FossIDStatusTrigger(BaseTrigger):
             while True:
                 status = await client.check_status(self.scan_code, self.status_type, self.process_id, self.entity)
                 polls += 1
-                self.log.info("%s: %s %s%%", what, status.status.value, status.percentage)
+                self.log.info("%s: %s %s%%", what, status.word or status.status.value, status.percentage)
                 if status.is_terminal:
                     yield self._event(status.status.value, status.comment, status.percentage, polls)
                     return
+                now = time.monotonic()
+                if status.status is FossIDStatus.UNKNOWN:
+                    unknown_since = unknown_since if unknown_since is not None else now
+                    if now - unknown_since >= self.unknown_status_budget:
+                        message = (
+                            f"{what} reports the status {status.word!r}, which this client does not know; "
+                            f"still so after {now - unknown_since:.0f} s ({polls} polls)"
+                        )
+                        yield self._event("error", message, status.percentage, polls)
+                        return
+                else:
+                    unknown_since = None
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event(
                         "timeout", f"{what} still {status.status.value} at the deadline", status.percentage, polls
                     )
                     return
                 await asyncio.sleep(schedule.interval(polls - 1))
-        except ServiceError as exc:
-            yield self._event("error", str(exc), None, polls)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a trigger never dies with a traceback: the task gets the cause
+            detail = str(exc) if isinstance(exc, ServiceError) else f"{what}: {type(exc).__name__}: {exc}"
+            yield self._event("error", detail, None, polls)

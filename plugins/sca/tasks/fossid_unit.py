@@ -160,7 +160,7 @@ class FossIDScanOperator(LedgerToolOperator):
         code = state["scan_code"]
         uploaded = (client.get_scan(code) or {}).get("uploaded_files") or []
         extraction = client.check_status(code, "EXTRACT_ARCHIVES").status
-        if uploaded and extraction in (FossIDStatus.QUEUED, FossIDStatus.RUNNING, FossIDStatus.FINISHED):
+        if uploaded and (extraction.is_active or extraction is FossIDStatus.FINISHED):
             # named after these bytes: what it holds is them (never replaced under a running extraction)
             self.log.info("Scan %s already has %s (extraction %s)", code, ", ".join(uploaded), extraction.value)
             return
@@ -179,7 +179,7 @@ class FossIDScanOperator(LedgerToolOperator):
         )
 
     def _needs_start(self, stage_type: str, current: CheckStatus, state: dict[str, Any]) -> bool:
-        if current.status in (FossIDStatus.QUEUED, FossIDStatus.RUNNING):
+        if current.status.is_active:
             return False
         if current.status is FossIDStatus.FINISHED:
             return stage_type == "EXTRACT_ARCHIVES" and state["uploaded_now"]

@@ -30,17 +30,60 @@ from sca.tasks.unit_base import bounded
 TOOLS = ("scancodeio", "purldb", "fossid")
 
 
-def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[str, Any]:
+def _as_list(value: Sequence[str] | str) -> list[str]:
+    """A templated list arrives as a list (native rendering) or as its text."""
+    if isinstance(value, str):
+        import ast
+
+        text = value.strip()
+        parsed = ast.literal_eval(text) if text.startswith("[") else [text]
+        return [str(item) for item in parsed]
+    return [str(item) for item in value]
+
+
+def check_dag_run_conf(context: Any) -> None:
+    """A key in the run's conf that the DAG has no param for is a mistake (``colour`` for
+    ``color``), not something to ignore: refuse it, naming the nearest param."""
+    import difflib
+
+    from sca.pipeline.fetch import InputError
+
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    declared = set(context["dag"].params.keys()) if context.get("dag") is not None else set()
+    unknown = sorted(set(conf) - declared)
+    if not declared or not unknown:
+        return
+    hints = []
+    for key in unknown:
+        near = difflib.get_close_matches(key, sorted(declared), n=1, cutoff=0.6)
+        hints.append(f"{key!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    raise InputError(
+        f"unknown parameter{'s' if len(unknown) > 1 else ''} in the run's conf: {', '.join(hints)}; "
+        f"this DAG takes: {', '.join(sorted(declared))}"
+    )
+
+
+def fetch_into_store(
+    unit_id: str,
+    value: str,
+    max_input_mb: int | str,
+    scancodeio_pipelines: Sequence[str] | str | None = None,
+    check_conf: bool = True,
+) -> dict[str, Any]:
+    """Validate, then fetch: the run's conf (unknown keys), the pipelines against the ScanCode.io
+    server's list, then the input's bytes (empty, a web page, an archive that does not open).
+    Anything wrong fails here, on the first try, before any remote object exists."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from sca.common.errors import is_permanent
     from sca.core.results import ToolRun, ToolStatus
     from sca.pipeline.fetch import fetch_input, redact_url
+    from sca.pipeline.inspect import inspect_input
     from sca.purldb.hook import PurlDBHook
     from sca.store import warehouse
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
-    from sca.tasks.unit_base import FETCH_TOOL, error_reason, map_index_of, scan_id_from_context
+    from sca.tasks.unit_base import FETCH_TOOL, WorkFolder, error_reason, map_index_of, scan_id_from_context
 
     context = get_current_context()
     ti = context["ti"]
@@ -51,13 +94,23 @@ def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[
             conn, scan_id, ti.dag_id, ti.run_id, unit_id, map_index_of(context), redact_url(str(value))
         )
         try:
+            if check_conf:
+                check_dag_run_conf(context)
+            if scancodeio_pipelines:
+                from sca.scancodeio.hook import ScanCodeIOHook
+
+                ScanCodeIOHook().get_conn().validate_pipelines(_as_list(scancodeio_pipelines))
+            store = ArtefactStore()
             fetched = fetch_input(
                 str(value),
                 inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
-                store=ArtefactStore(),
+                store=store,
                 max_bytes=int(max_input_mb) * 1024 * 1024,
                 resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
             )
+            with WorkFolder("fetch") as folder:
+                local = store.copy_to_local(fetched.artefact, folder, fetched.filename)
+                contents = inspect_input(local, fetched.filename)
         except Exception as exc:
             warehouse.record_tool_run(conn, scan_id, ToolRun(FETCH_TOOL, ToolStatus.ERROR, reason=error_reason(exc)))
             if is_permanent(exc):
@@ -70,7 +123,7 @@ def fetch_into_store(unit_id: str, value: str, max_input_mb: int | str) -> dict[
         conn.close()
     print(
         f"Fetched {fetched.source} -> {fetched.artefact.uri} "
-        f"({fetched.artefact.size} bytes, sha256 {fetched.artefact.sha256})"
+        f"({fetched.artefact.size} bytes, sha256 {fetched.artefact.sha256}; {contents.kind}, {contents.files} files)"
     )
     return bounded(fetched.as_dict())
 
@@ -217,12 +270,13 @@ def scan_unit(
     gate_action: str = "fail",
     max_input_mb: str | int = 512,
     outlets: Sequence[Asset] = (),
+    check_conf: bool = True,
 ) -> TaskGroup:
     """Build the unit in the current DAG; returns its TaskGroup (its last task is ``report``)."""
     with TaskGroup(group_id) as group:
         fetch_id = f"{group_id}.fetch"
         fetched = task(task_id="fetch", retries=3, multiple_outputs=False)(fetch_into_store)(
-            group_id, input_value, max_input_mb
+            group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf
         )
         scancodeio = ScanCodeIOScanOperator(
             task_id="scancodeio",
