@@ -4,6 +4,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PIDS="$RUN_DIR/pids"
 [ -d "$PIDS" ] || exit 0
+# Sessions named by the PID files count too (a stack started before the sessions list existed).
+cat "$PIDS"/*.pid 2>/dev/null >>"$PIDS/sessions" || true
 
 stop_group() {  # pidfile
   local pidf=$1 pid name; pid=$(cat "$pidf"); name=$(basename "$pidf" .pid)
@@ -11,10 +13,11 @@ stop_group() {  # pidfile
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 30))
     while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
-    # Whatever is left of the group (LocalExecutor workers, gunicorn workers) is killed.
-    kill -KILL -- "-$pid" 2>/dev/null || true
     log "stopped $name (pid $pid)"
   fi
+  # Whatever is left of the group (LocalExecutor workers, gunicorn workers) is killed, also when
+  # the leader itself was SIGKILLed earlier and its workers outlived it.
+  kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$pidf"
 }
 
@@ -28,6 +31,19 @@ for pidf in "$PIDS"/*.pid; do
   [ "$(basename "$pidf")" = postgres.pid ] && continue
   stop_group "$pidf"
 done
+
+# Last, anything still carrying this stack's id (children re-parented after a SIGKILL, or left by
+# a PID file that a later `make up` overwrote): TERM, then KILL what ignores it.
+mapfile -t left < <(stack_pids)
+if [ ${#left[@]} -gt 0 ]; then
+  log "stopping ${#left[@]} leftover process(es) of this stack: ${left[*]}"
+  kill -TERM "${left[@]}" 2>/dev/null || true
+  deadline=$((SECONDS + 10))
+  while [ $SECONDS -lt $deadline ] && [ -n "$(stack_pids)" ]; do sleep 0.3; done
+  mapfile -t left < <(stack_pids)
+  if [ ${#left[@]} -gt 0 ]; then kill -KILL "${left[@]}" 2>/dev/null || true; fi
+fi
+rm -f "$PIDS/sessions"
 
 if [ -f "$RUN_DIR/pg_dir" ]; then
   PG_DIR=$(cat "$RUN_DIR/pg_dir")

@@ -46,6 +46,30 @@ SCIO_VENV="$CACHE_DIR/venv-scancodeio-$(files_key "$ROOT/stack/scio/requirements
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Every process the stack starts leads its own session (setsid), and the session ids are kept in
+# $RUN_DIR/pids/sessions. Children stay in their session when their parent dies (LocalExecutor
+# workers and task processes after a SIGKILLed scheduler, RQ work-horses, gunicorn workers), so
+# `make down` finds them by session even when the PID file that named their leader is gone or was
+# overwritten by a later `make up`. They also carry SCA_STACK_ID in their environment (read where
+# a process has not overwritten it with its title). A session id alone could be a reused PID, so a
+# process must also look like ours (its command line names this checkout, our venvs or a server
+# we start).
+STACK_ID="$(echo "$RUN_DIR" | sha256sum | cut -c1-16)"
+stack_pids() {  # PIDs of live processes of this stack, this shell excluded
+  local sessions="$RUN_DIR/pids/sessions" pid sid args
+  while read -r pid sid args; do
+    [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
+    if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "SCA_STACK_ID=$STACK_ID"; then
+      echo "$pid"; continue
+    fi
+    if [ -f "$sessions" ] && grep -qx "$sid" "$sessions"; then
+      case "$args" in
+        *"$CACHE_DIR"*|*"$ROOT"*|airflow*|redis-server*|gunicorn*|rq:*|*scanpipe*|*python*) echo "$pid" ;;
+      esac
+    fi
+  done < <(ps -eo pid=,sid=,args=)
+}
+
 wait_http() {  # url timeout_seconds [curl args...]
   local url=$1 timeout=$2; shift 2
   local deadline=$((SECONDS + timeout))

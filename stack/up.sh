@@ -5,14 +5,27 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 PIDS="$RUN_DIR/pids"; LOGS="$RUN_DIR/logs"
+# The run folder holds secrets (scio.env, secrets.env) and results: private to this user, one mode.
+umask 077
+mkdir -p "$RUN_DIR" && chmod 700 "$RUN_DIR"
 mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/scio/workspace" "$RUN_DIR/scio/static" "$SCA_RESULTS_DIR" "$AIRFLOW_HOME"
 [ -f "$AIRFLOW_VENV/.complete" ] && [ -f "$SCIO_VENV/.complete" ] || die "venvs missing: run 'make setup' first"
 
 start_bg() {  # name command...: start a server in its own session (PID == PGID), unless it runs
   local name=$1; shift
   if pid_alive "$PIDS/$name.pid"; then return 0; fi
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  if [ -f "$PIDS/$name.pid" ]; then  # its leader died (SIGKILL): what is left of its session goes too
+    local old left; old=$(cat "$PIDS/$name.pid")
+    left=$(ps -eo pid=,sid= | awk -v s="$old" '$2 == s {print $1}')
+    if [ -n "$left" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $left 2>/dev/null || true
+      log "killed $(echo $left | wc -w) process(es) left by $name (pid $old), which died"
+    fi
+  fi
+  SCA_STACK_ID="$STACK_ID" setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
+  echo $! >>"$PIDS/sessions"
   log "started $name (pid $!)"
 }
 
@@ -29,7 +42,6 @@ export AIRFLOW__API_AUTH__JWT_SECRET='$jwt'
 export SCA_SCIO_DJANGO_SECRET='$django'
 SECRETS
   printf '{"%s": "%s"}\n' "$AIRFLOW_ADMIN_USER" "$AIRFLOW_ADMIN_PASSWORD" >"$RUN_DIR/airflow-passwords.json"
-  umask 022
   # shellcheck disable=SC1091
   source "$RUN_DIR/secrets.env"
 }
@@ -74,7 +86,8 @@ ensure_redis() {
 }
 
 # --- ScanCode.io ---------------------------------------------------------------------------
-write_scio_env() {
+write_scio_env() {  # holds ScanCode.io's Django SECRET_KEY: mode 600
+  touch "$RUN_DIR/scio.env" && chmod 600 "$RUN_DIR/scio.env"
   cat >"$RUN_DIR/scio.env" <<SCIOENV
 export PATH="$SCIO_VENV/bin:/usr/bin:/bin"
 export PYTHONPATH="$ROOT/stack/scio"
@@ -106,8 +119,8 @@ ensure_scancodeio() {
     echo "$SCIO_VENV" >"$RUN_DIR/scio/.migrated"
   fi
   local in_scio="cd '$RUN_DIR/scio' && source '$RUN_DIR/scio.env' && exec"
-  start_bg scio-worker env -i HOME="$USER_HOME" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
-  start_bg scio-web env -i HOME="$USER_HOME" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
+  start_bg scio-worker env -i HOME="$USER_HOME" SCA_STACK_ID="$STACK_ID" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
+  start_bg scio-web env -i HOME="$USER_HOME" SCA_STACK_ID="$STACK_ID" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
 }
 
 # --- Demo inputs file server, sandboxes ---------------------------------------------------------
