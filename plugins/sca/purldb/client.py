@@ -275,11 +275,27 @@ def matching_run_uuid(project: Mapping[str, Any]) -> str:
     return str(project["runs"][0]["uuid"])
 
 
+# A file this small is no evidence of where code came from: a lone newline, an empty
+# ``__init__.py`` or a one-line stub has the same sha1 in thousands of unrelated packages (one
+# such match once named ``six`` as vendored inside ``requests``). Such matches are not counted.
+MIN_EVIDENCE_BYTES = 32
+
+
 def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
     """Matched files per package (by purl: a wheel and an sdist of one release are one package)
-    and the share of scanned files that matched."""
-    files = [f for f in results.get("files", []) if f.get("type") == "file"]
+    and the share of scanned files that matched. Files under ``MIN_EVIDENCE_BYTES`` (by the
+    size in the results, else in the scan) never count as a match; ``trivial_matches`` says how
+    many were set aside."""
     scanned = [f for f in scan.get("files", []) if f.get("type") == "file"]
+    sizes = {f.get("path"): f.get("size") for f in scanned}
+
+    def size_of(item: Mapping[str, Any]) -> int:
+        value = item.get("size") if item.get("size") is not None else sizes.get(item.get("path"))
+        return int(value) if value is not None else MIN_EVIDENCE_BYTES
+
+    candidates = [f for f in results.get("files", []) if f.get("type") == "file"]
+    files = [f for f in candidates if size_of(f) >= MIN_EVIDENCE_BYTES]
+    trivial = sum(1 for f in candidates if f.get("for_packages") and size_of(f) < MIN_EVIDENCE_BYTES)
     by_uid = {p["package_uid"]: p for p in results.get("packages", []) if p.get("package_uid")}
     matched: dict[str, dict[str, Any]] = {}
     for item in files:
@@ -306,6 +322,7 @@ def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> di
         "matched_files": len(matched_files),
         "coverage": round(len(matched_files) / len(scanned), 4) if scanned else 0.0,
         "packages": [matched[purl] for purl in sorted(matched)],
+        "trivial_matches": trivial,
     }
 
 

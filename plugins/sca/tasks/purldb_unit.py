@@ -21,7 +21,7 @@ from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import wait_briefly
 from sca.core.keys import ScanKey, purldb_settings
 from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCodeIOResult, ToolRun, ToolStatus
-from sca.purldb.client import SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
+from sca.purldb.client import MIN_EVIDENCE_BYTES, SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
 from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
@@ -161,10 +161,12 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
             outputs={"matches": matches_ref},
         )
         self.log.info(
-            "PurlDB matched %d of %d files to %d package(s)",
+            "PurlDB matched %d of %d files to %d package(s); %d match(es) of files under %d bytes set aside",
             result.matched_files,
             result.scanned_files,
             len(result.packages),
+            summary["trivial_matches"],
+            MIN_EVIDENCE_BYTES,
         )
         stored = self.store.put_json(result.as_dict(), f"{folder_rel}/purldb-result.json")
         return self.succeed(context, key, stored.uri, state["started"])
