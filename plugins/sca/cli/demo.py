@@ -81,5 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``main`` for a terminal: a failure prints its cause in one line, not a traceback."""
+    from sca.common.errors import ServiceError
+
+    try:
+        return main(argv)
+    except KeyError as exc:
+        print(f"error: the environment variable {exc.args[0]} is not set: run through `make run`", file=sys.stderr)
+    except (ServiceError, OSError, ValueError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: the DAG runs go on in Airflow", file=sys.stderr)
+    return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

@@ -102,8 +102,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
             "",
             f"- Project: `{scio['project_name']}` ({scio.get('ui_url') or ''}), pipelines "
             f"{', '.join(scio['pipelines'])}, server {scio.get('server_version')}",
-            f"- Declared license: `{scio.get('declared_license_expression')}`; license clarity score "
-            f"{scio.get('license_clarity_score')} ({scio.get('license_clarity_compliance')})",
+            _license_line(scio),
             f"- Resources {scio['counts'].get('resource')}, packages {scio['counts'].get('package')}, "
             f"dependencies {scio['counts'].get('dependency')}",
             f"- Declared packages: {', '.join(scio.get('declared_purls') or []) or 'none'}",
@@ -181,3 +180,17 @@ td,th{{border:1px solid #ccc;padding:.3em;text-align:left;vertical-align:top}}
 <pre>{html.escape(json.dumps(summary["tools"], indent=2, default=str))[:20000]}</pre>
 </body></html>
 """
+
+
+def _license_line(scio: dict[str, Any]) -> str:
+    """The declared license and clarity, or what is missing: a pipeline with no summary step
+    (e.g. ``scan_codebase``) gives none, and the report says so instead of printing None."""
+    declared = scio.get("declared_license_expression")
+    score = scio.get("license_clarity_score")
+    license_text = f"`{declared}`" if declared else "none found"
+    if score is None:
+        clarity = "no license clarity score (the pipelines do not compute one)"
+    else:
+        compliance = scio.get("license_clarity_compliance")
+        clarity = f"license clarity score {score}" + (f" ({compliance})" if compliance else "")
+    return f"- Declared license: {license_text}; {clarity}"
