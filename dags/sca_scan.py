@@ -123,6 +123,14 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             description="A finished FossID scan of the same bytes and settings is reused for this many days "
             "(its knowledge base changes); null: always.",
         ),
+        "stall_minutes": Param(
+            30,
+            type="number",
+            minimum=0.5,
+            title="Stalled run budget (minutes)",
+            description="A ScanCode.io run that writes no log line for this long (its worker died with "
+            "the job) is stopped, its project reset and its pipelines run again (at most twice).",
+        ),
     },
 )
 def sca_scan() -> None:
@@ -141,6 +149,7 @@ def sca_scan() -> None:
         fail_level="{{ params.fail_level }}",
         gate_action="{{ params.gate_action }}",
         max_input_mb="{{ params.max_input_mb }}",
+        stall_minutes="{{ params.stall_minutes }}",
         outlets=[REPORT],
     )
 

@@ -55,7 +55,8 @@ def test_2021_2_typed_shape_and_progress_state() -> None:
 def test_status_words_and_unknowns() -> None:
     assert normalise_status("NOT STARTED") is FossIDStatus.NEW
     assert normalise_status("INTERRUPTED") is FossIDStatus.FAILED
-    assert normalise_status("SOMETHING_NEW") is FossIDStatus.RUNNING
+    assert normalise_status("SOMETHING_NEW") is FossIDStatus.UNKNOWN
+    assert FossIDStatus.UNKNOWN.is_active and not FossIDStatus.UNKNOWN.is_terminal
 
 
 def test_error_envelopes_are_typed_and_keep_the_key_out() -> None:

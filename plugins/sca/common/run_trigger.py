@@ -23,13 +23,14 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from sca.common.errors import ServiceError
 from sca.common.pipeline_run import RunStatus, run_failure_message
 from sca.common.polling import PollSchedule
+from sca.common.trigger_kill import StopRemoteOnKill
 
 
 class RunReader(Protocol):
     async def get_run(self, run_uuid: str) -> dict[str, Any]: ...
 
 
-class PipelineRunTrigger(BaseTrigger):
+class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
     classpath: ClassVar[str]
     service: ClassVar[str]
 
@@ -75,7 +76,12 @@ class PipelineRunTrigger(BaseTrigger):
             },
         )
 
+    async def stop_remote(self) -> None:
+        """The service's way to stop the run; the base has none (see subclasses)."""
+        self.log.info("%s has no API to stop run %s: it is left to finish", self.service, self.run_uuid)
+
     def _event(self, status: str, message: str, polls: int, run: dict[str, Any] | None = None) -> TriggerEvent:
+        self.fired = True
         return TriggerEvent(
             {
                 "status": status,
@@ -132,15 +138,16 @@ class PipelineRunTrigger(BaseTrigger):
                     message = f"{what} still {status.value} at the deadline after {polls} polls"
                     yield self._event("timeout", message, polls, run)
                     return
-                seen = (status, len(lines), run.get("current_step"), run.get("task_start_date"))
+                # ScanCode.io's run API has no current step: its log (a line per step start and end,
+                # "Progress: N%" lines in the long steps) is the only sign of progress.
+                seen = (status, len(lines), run.get("task_start_date"))
                 if seen != progress:
                     progress, progress_since = seen, now
                 elif status is RunStatus.RUNNING and self.stall_budget and now - progress_since >= self.stall_budget:
                     yield self._event(
                         "stalled",
-                        f"{what} has been running with no new log line or step for {now - progress_since:.0f} s "
-                        f"(last step: {run.get('current_step') or (lines[-1] if lines else 'none')}); "
-                        "its worker is probably gone",
+                        f"{what} has been running with no new log line for {now - progress_since:.0f} s "
+                        f"(last: {lines[-1] if lines else 'none'}); its worker is probably gone",
                         polls,
                         run,
                     )

@@ -453,6 +453,10 @@ class FossIDClient:
             "download", "download_report", destination, report_entity=entity, process_id=str(process_id)
         )
 
+    def cancel_run(self, scan_code: str) -> None:
+        """``scans/cancel_run``: stop a queued or running scan."""
+        self.call("scans", "cancel_run", scan_code=scan_code)
+
     def delete_scan(self, scan_code: str, delete_identifications: bool = True) -> str | None:
         data = self.call(
             "scans", "delete", scan_code=scan_code, delete_identifications="1" if delete_identifications else "0"
@@ -473,6 +477,12 @@ class AsyncFossIDClient:
         self.username = username
         self._key = api_key
         self.http = AsyncHttpTransport(self.url, service=SERVICE, retry=retry)
+
+    async def cancel_run(self, scan_code: str) -> Any:
+        """``scans/cancel_run``: stop a queued or running scan (as the agents expose it)."""
+        data = {"username": self.username, "key": self._key, "scan_code": scan_code}
+        reply = await self.http.post_json(self.url, {"group": "scans", "action": "cancel_run", "data": data})
+        return envelope_data(reply, group="scans", action="cancel_run", url=self.url, username=self.username)
 
     async def check_status(
         self, scan_code: str | None, status_type: str = "SCAN", process_id: str | None = None, entity: str = "scans"

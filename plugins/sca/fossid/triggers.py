@@ -15,11 +15,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sca.common.errors import ServiceError
 from sca.common.polling import PollSchedule
+from sca.common.trigger_kill import StopRemoteOnKill
 from sca.fossid.hook import FossIDHook
 from sca.fossid.status import FossIDStatus
 
 
-class FossIDStatusTrigger(BaseTrigger):
+class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
     def __init__(
         self,
         scan_code: str | None,
@@ -62,7 +63,18 @@ class FossIDStatusTrigger(BaseTrigger):
             },
         )
 
+    async def stop_remote(self) -> None:
+        """A scan is stopped with ``scans/cancel_run``; Workbench has no call to stop an archive
+        extraction, a dependency analysis or a report generation, which are left to finish."""
+        if self.status_type != "SCAN" or not self.scan_code:
+            self.log.info("FossID has no call to stop %s of %s: left to finish", self.status_type, self.scan_code)
+            return
+        client = await FossIDHook(self.fossid_conn_id).aget_client()
+        await client.cancel_run(self.scan_code)
+        self.log.info("Cancelled FossID scan %s", self.scan_code)
+
     def _event(self, status: str, message: str, percentage: int | None, polls: int) -> TriggerEvent:
+        self.fired = True
         return TriggerEvent(
             {
                 "status": status,

@@ -425,3 +425,7 @@ class AsyncScanCodeIOClient:
 
     async def get_project(self, uuid: str) -> dict[str, Any]:
         return dict(await self.http.get_json(f"projects/{uuid}/"))
+
+    async def stop_pipeline(self, run_uuid: str) -> dict[str, Any]:
+        """Repeating a stop is harmless (the second answers 400 "not running"): retried."""
+        return dict(await self.http.post_json(f"runs/{run_uuid}/stop_pipeline/", idempotent=True))

@@ -271,6 +271,7 @@ def scan_unit(
     max_input_mb: str | int = 512,
     outlets: Sequence[Asset] = (),
     check_conf: bool = True,
+    stall_minutes: str | float | None = 30,
 ) -> TaskGroup:
     """Build the unit in the current DAG; returns its TaskGroup (its last task is ``report``)."""
     with TaskGroup(group_id) as group:
@@ -286,6 +287,7 @@ def scan_unit(
             formats=scancodeio_formats,
             labels=[group_id],
             max_age_days=scancodeio_max_age_days,
+            stall_minutes=stall_minutes,
         )
         purldb = PurlDBMatchScanOperator(
             task_id="purldb",

@@ -28,7 +28,10 @@ from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
 from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
 
-REQUIRED_FORMATS = ("json",)  # PurlDB matching and the warehouse read the JSON results
+REQUIRED_FORMATS = ("json",)
+# Tries of one scan key (the ledger counts them across task retries and DAG runs) after which a
+# failed run is no longer reset and run again: the failure is reported.
+MAX_LEDGER_ATTEMPTS = 4  # PurlDB matching and the warehouse read the JSON results
 
 
 class ScanCodeIOScanOperator(LedgerToolOperator):
@@ -38,6 +41,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         "pipelines",
         "formats",
         "scancodeio_conn_id",
+        "stall_minutes",
     )
 
     def __init__(
@@ -47,8 +51,13 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         formats: Sequence[str] | str = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
         labels: Sequence[str] = (),
         scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
+        stall_minutes: float | str | None = 30,
+        max_recoveries: int = 2,
         **kwargs: Any,
     ) -> None:
+        """``stall_minutes``: a run that writes no log line for this long (its worker was killed
+        with its job) is stopped and run again; ``max_recoveries``: how many times a run that
+        ended failure, stale or stopped, or stalled, is reset and run again before the task fails."""
         kwargs.setdefault("pool", "scancodeio")
         kwargs.setdefault("max_poll_interval", 30.0)
         super().__init__(**kwargs)
@@ -56,6 +65,9 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self.formats = formats
         self.labels = labels
         self.scancodeio_conn_id = scancodeio_conn_id
+        self.stall_minutes = stall_minutes
+        self.max_recoveries = max_recoveries
+        self._active_run: str | None = None
 
     @property
     def hook(self) -> ScanCodeIOHook:
@@ -102,7 +114,6 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         entry = self.ledger("begin", key, key.remote_name(fetched.filename), context["ti"].dag_id, context["ti"].run_id)
         name = entry.remote_name  # the ledger's name: the same bytes under another file name re-attach
         project = self._find_or_create(client, name, specs)
-        project = self._reset_if_failed(client, project)
         ui_url = self.hook.project_ui_url(project)
         context["ti"].xcom_push(key=PROJECT_URL_XCOM_KEY, value=ui_url)
         self.ledger("submitted", key.tool, key.value, project["uuid"], ui_url)
@@ -118,6 +129,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             "sha256": fetched.sha256,
             "started": started,
             "deadline": started + self.wait_timeout.total_seconds(),
+            "attempt": entry.attempts,
         }
         return self._advance(context, client, state)
 
@@ -138,20 +150,6 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self.log.info("Created ScanCode.io project %s (%s)", name, created["uuid"])
         return client.get_project(created["uuid"])
 
-    def _reset_if_failed(self, client: ScanCodeIOClient, project: dict[str, Any]) -> dict[str, Any]:
-        """A project found with a failed, stopped or stale run (an earlier attempt, a worker
-        restart) is reset (inputs kept) so its pipelines run again instead of failing every retry."""
-        failed = [r for r in project.get("runs", []) if RunStatus(r["status"]).is_failed]
-        if not failed:
-            return project
-        self.log.warning(
-            "Project %s has %s; resetting it (inputs kept) to run its pipelines again",
-            project["name"],
-            ", ".join(f"{r['pipeline_name']} run {r['uuid']} {r['status']}" for r in failed),
-        )
-        client.reset(project["uuid"])
-        return client.get_project(project["uuid"])
-
     def _upload_once(self, client: ScanCodeIOClient, project: dict[str, Any], fetched: InputRef) -> None:
         sources = project.get("input_sources") or []
         uploaded = [s.get("filename") for s in sources if s.get("is_uploaded")]
@@ -164,19 +162,27 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self.log.info("Uploaded %s (%d bytes) to %s", fetched.filename, fetched.artefact.size, project["name"])
 
     def _advance(self, context: Context, client: ScanCodeIOClient, state: dict[str, Any]) -> dict[str, Any]:
-        """Start or wait for the first run that has not succeeded; finish when all have."""
+        """Start or wait for the first run that has not succeeded; finish when all have. A run
+        that ended failure, stale or stopped is recovered (reset, run again) within the budget."""
         uuid = state["project_uuid"]
         while True:
             runs = sorted(client.get_project(uuid).get("runs", []), key=lambda r: r.get("created_date") or "")
             pending = next((r for r in runs if RunStatus(r["status"]) is not RunStatus.SUCCESS), None)
             if pending is None:
+                self._active_run = None
                 return self._finish(context, client, state, runs)
             run = client.get_run(pending["uuid"])
-            if raise_for_run(run) is RunStatus.NOT_STARTED:
+            status = RunStatus(run["status"])
+            if status.is_failed:
+                self._recover(client, state, run, f"ended {status.value}")
+                continue
+            if status is RunStatus.NOT_STARTED:
                 client.start_pipeline(run["uuid"])
                 self.log.info("Started %s run %s", run["pipeline_name"], run["uuid"])
+            self._active_run = run["uuid"]
             if wait_briefly(functools.partial(self._is_terminal, client, run["uuid"]), self.sync_grace_seconds):
                 continue
+            stall = None if self.stall_minutes in (None, "", "None") else float(self.stall_minutes) * 60
             self.defer(
                 trigger=ScanCodeIORunTrigger(
                     run_uuid=run["uuid"],
@@ -185,18 +191,69 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                     poll_interval=self.poll_interval,
                     max_poll_interval=self.max_poll_interval,
                     first_poll_delay=self.first_poll_delay,
+                    stall_budget=stall,
                 ),
                 method_name="execute_complete",
                 kwargs={"state": state},
             )
+
+    def _recover(self, client: ScanCodeIOClient, state: dict[str, Any], run: dict[str, Any], why: str) -> None:
+        """Stop the run if it still counts as running, reset the project (inputs kept, pipelines
+        restored) so every pipeline runs again; after ``max_recoveries`` the run's failure is raised."""
+        done = int(state.get("recoveries", 0))
+        if done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS:
+            raise_for_run(run)
+            raise RunFailedError(
+                f"ScanCode.io run {run['uuid']} ({run.get('pipeline_name')}) {why}; "
+                f"not recovered again ({done} recoveries in this try, attempt {state.get('attempt')} of the key)",
+                service=SERVICE,
+            )
+        state["recoveries"] = done + 1
+        self.log.warning(
+            "ScanCode.io %s run %s %s: recovering (%d of %d): reset the project and run its pipelines again",
+            run.get("pipeline_name"),
+            run["uuid"],
+            why,
+            done + 1,
+            self.max_recoveries,
+        )
+        if RunStatus(run["status"]) is RunStatus.RUNNING:
+            try:
+                client.stop_pipeline(run["uuid"])
+            except PermanentServiceError as exc:  # 400 "Pipeline is not running.": it just ended
+                self.log.info("stop_pipeline: %s", exc.detail)
+            time.sleep(2)  # the worker kills a live job asynchronously: let it go before the reset
+        uuid = state["project_uuid"]
+        deadline = time.monotonic() + 60
+        in_progress = (RunStatus.QUEUED, RunStatus.RUNNING)
+        while any(RunStatus(r["status"]) in in_progress for r in client.get_project(uuid)["runs"]):
+            if time.monotonic() > deadline:
+                raise RunFailedError(f"ScanCode.io project {uuid} still has a run in progress 60 s after a stop")
+            time.sleep(2)
+        client.reset(uuid, restore_pipelines=True)
+        self._active_run = None
 
     @staticmethod
     def _is_terminal(client: ScanCodeIOClient, run_uuid: str) -> bool:
         return RunStatus(client.get_run(run_uuid)["status"]).is_terminal
 
     def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        client = self.hook.get_conn()
+        if event["status"] == "stalled" or event["status"] in {s.value for s in RunStatus if s.is_failed}:
+            self._recover(client, state, client.get_run(event["run_uuid"]), event["message"].split("\n", 1)[0])
+            return self._advance(context, client, state)
         raise_for_event(event, SERVICE)
-        return self._advance(context, self.hook.get_conn(), state)
+        return self._advance(context, client, state)
+
+    def on_kill(self) -> None:
+        """Marked failed while waiting in the worker: stop the run it waits for. (While deferred,
+        the trigger's ``on_kill`` does this.)"""
+        if self._active_run:
+            try:
+                self.hook.get_conn().stop_pipeline(self._active_run)
+                self.log.info("Stopped ScanCode.io run %s", self._active_run)
+            except Exception as exc:  # noqa: BLE001 - the task is ending anyway
+                self.log.warning("Could not stop ScanCode.io run %s: %s", self._active_run, exc)
 
     def _finish(
         self, context: Context, client: ScanCodeIOClient, state: dict[str, Any], runs: list[dict[str, Any]]
