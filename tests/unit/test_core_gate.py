@@ -96,3 +96,29 @@ def test_bad_levels_are_refused() -> None:
         evaluate("p", runs={}, fail_level="SEVERE")
     with pytest.raises(ValueError, match="action"):
         evaluate("p", runs={}, action="ignore")
+
+
+def test_a_fossid_scan_of_zero_files_is_a_finding_not_a_pass() -> None:
+    from sca.core.gate import fossid_findings
+    from sca.core.results import FossIDResult
+
+    def result(files: int | None) -> FossIDResult:
+        return FossIDResult("scan-1", "proj", "26.1.0", 0, [], [], [], [], files_scanned=files)
+
+    assert [(f.severity, f.policy) for f in fossid_findings(result(0))] == [
+        ("error", "FossID scanned 0 files: nothing was checked (an archive it could not open?)")
+    ]
+    assert fossid_findings(result(12)) == []
+    assert fossid_findings(result(None)) == []
+
+
+def test_files_scanned_is_read_from_either_status_shape() -> None:
+    from sca.fossid.status import parse_check_status
+    from sca.tasks.fossid_unit import files_scanned
+
+    new = parse_check_status({"status": "FINISHED", "is_finished": True, "total_files": 3})
+    old = parse_check_status(
+        {"status": "FINISHED", "is_finished": "1", "comment": "Scan finished. 40 files scanned. 32 files ignored."}
+    )
+    neither = parse_check_status({"status": "FINISHED", "is_finished": True, "total_files": None})
+    assert (files_scanned(new), files_scanned(old), files_scanned(neither)) == (3, 40, None)

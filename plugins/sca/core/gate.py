@@ -130,6 +130,15 @@ def fossid_findings(result: FossIDResult) -> list[Finding]:
         )
         for w in result.policy_warnings
     ]
+    if result.files_scanned == 0:
+        findings.append(
+            Finding(
+                "FossID",
+                "error",
+                "FossID scanned 0 files: nothing was checked (an archive it could not open?)",
+                result.scan_code,
+            )
+        )
     pending = result.pending_files
     if pending:
         findings.append(

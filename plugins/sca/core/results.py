@@ -200,6 +200,7 @@ class FossIDResult(Versioned):
     pending_files: list[str]
     identified_licenses: list[str]
     dependencies: list[dict[str, Any]]
+    files_scanned: int | None = None  # from check_status SCAN (total_files, or its comment); None: not said
     outputs: dict[str, ArtefactRef] = field(default_factory=dict)
 
     KIND = "fossid-result"

@@ -127,6 +127,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
             "## FossID",
             "",
             f"- Scan: `{fos['scan_code']}` in project `{fos['project_code']}` (Workbench {fos.get('server_version')})",
+            f"- Files scanned: {fos.get('files_scanned') if fos.get('files_scanned') is not None else 'not reported'}",
             f"- Policy warnings: {fos['policy_warnings_total']}",
             f"- Pending identification: {len(fos['pending_files'])} file(s)",
             f"- Identified licenses: {', '.join(fos['identified_licenses']) or 'none'}",

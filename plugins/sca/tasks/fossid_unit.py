@@ -10,6 +10,7 @@ Workbench and scanned again under the same code.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -32,6 +33,16 @@ from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
 STAGES = ("upload", "extract", "scan", "dependencies", "reports", "collect")
 WAITS = {"extract": "EXTRACT_ARCHIVES", "scan": "SCAN", "dependencies": "DEPENDENCY_ANALYSIS"}
 DEFAULT_SCAN_OPTIONS = {"auto_identification_detect_declaration": True, "auto_identification_detect_copyright": True}
+
+
+def files_scanned(status: CheckStatus) -> int | None:
+    """How many files the scan looked at: ``total_files`` (2021.2+), else the count in its
+    comment ("Scan finished. 40 files scanned. …", older servers); None when neither says."""
+    total = status.raw.get("total_files")
+    if total not in (None, ""):
+        return int(total)
+    match = re.search(r"(\d+) files? scanned", status.comment)
+    return int(match.group(1)) if match else None
 
 
 class FossIDScanOperator(LedgerToolOperator):
@@ -275,6 +286,7 @@ class FossIDScanOperator(LedgerToolOperator):
             pending_files=sorted(client.get_pending_files(code).values()),
             identified_licenses=sorted(str(r.get("identifier")) for r in client.get_identified_licenses(code)),
             dependencies=[{k: d.get(k) for k in ("name", "version", "type", "file_path")} for d in dependencies],
+            files_scanned=files_scanned(client.check_status(code, "SCAN")),
             outputs={t: ArtefactRef.from_dict(ref) for t, ref in state["reports"].items()},
         )
         stored = self.store.put_json(result.as_dict(), f"tools/fossid/{key.short}/fossid-result.json")
