@@ -188,12 +188,13 @@ def test_the_ledger_lifecycle(conn) -> None:
     assert ledger.removed("scancodeio", key.value, "archived", done.finished_at)
     assert is_fresh(ledger.get("scancodeio", key.value), None), "archived remote, results still reusable"
     restarted = ledger.restart("scancodeio", key.value)
-    assert (restarted.generation, restarted.remote_name, restarted.remote_id, restarted.result_uri) == (
-        2,
-        f"{name}-g2",
-        None,
-        None,
-    )
+    assert (
+        restarted.generation,
+        restarted.remote_name,
+        restarted.remote_id,
+        restarted.result_uri,
+        restarted.attempts,
+    ) == (2, f"{name}-g2", None, None, 0), "a new generation counts its own attempts"
     assert ledger.restart("scancodeio", key.value).remote_name == f"{name}-g3"
     with pytest.raises(LookupError):
         ledger.finished("scancodeio", key.value + "x", "file:///nowhere")

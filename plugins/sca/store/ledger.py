@@ -200,7 +200,7 @@ class Ledger:
         with transaction(self.conn) as cur:
             cur.execute(
                 f"""
-                UPDATE ledger SET generation = generation + 1, state = 'submitting', remote_id = NULL,
+                UPDATE ledger SET generation = generation + 1, attempts = 0, state = 'submitting', remote_id = NULL,
                     remote_url = NULL, result_uri = NULL, finished_at = NULL, server_version = NULL,
                     remote_name = CASE WHEN remote_name IS NULL THEN NULL
                                        ELSE regexp_replace(remote_name, '-g[0-9]+$', '') || '-g' || (generation + 1)

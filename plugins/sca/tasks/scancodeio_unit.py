@@ -203,9 +203,9 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         done = int(state.get("recoveries", 0))
         if done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS:
             raise_for_run(run)
+            what = why if run["uuid"] in why else f"ScanCode.io run {run['uuid']} ({run.get('pipeline_name')}) {why}"
             raise RunFailedError(
-                f"ScanCode.io run {run['uuid']} ({run.get('pipeline_name')}) {why}; "
-                f"not recovered again ({done} recoveries in this try, attempt {state.get('attempt')} of the key)",
+                f"{what}; not recovered again ({done} recoveries in this try, attempt {state.get('attempt')} of the key)",
                 service=SERVICE,
             )
         state["recoveries"] = done + 1
