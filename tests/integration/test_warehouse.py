@@ -173,8 +173,9 @@ def test_the_ledger_lifecycle(conn) -> None:
     first = ledger.begin(key, name, "dag", "run-1")
     assert (first.state, first.attempts, first.remote_id, first.generation) == ("submitting", 1, None, 1)
     ledger.submitted("scancodeio", key.value, "uuid-1", "http://127.0.0.1/p")
-    again = ledger.begin(key, "another-name.zip", "dag", "run-2")
+    again = ledger.begin(key, "another-name.zip", "dag", "run-1")
     assert (again.state, again.attempts, again.remote_id, again.remote_name) == ("submitted", 2, "uuid-1", name)
+    assert ledger.begin(key, None, "dag", "run-2").attempts == 1, "another DAG run counts its own tries"
     assert ledger.failed("scancodeio", key.value, "RunFailedError: boom")
     assert ledger.get("scancodeio", key.value).last_error == "RunFailedError: boom"
     assert ledger.begin(key, None, "dag", "run-3").remote_id == "uuid-1", "a retry re-attaches"

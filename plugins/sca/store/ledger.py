@@ -121,7 +121,10 @@ class Ledger:
                                     last_dag_id, last_run_id)
                 VALUES (%s, %s, %s, %s, %s, 'submitting', 1, %s, %s)
                 ON CONFLICT (service, scan_key) DO UPDATE SET
-                    attempts = ledger.attempts + 1,
+                    -- attempts count the tries within one DAG run; another run starts again at 1
+                    attempts = CASE WHEN ledger.last_dag_id IS DISTINCT FROM EXCLUDED.last_dag_id
+                                      OR ledger.last_run_id IS DISTINCT FROM EXCLUDED.last_run_id
+                                    THEN 1 ELSE ledger.attempts + 1 END,
                     state = CASE WHEN ledger.state IN ('error', 'archived', 'deleted') THEN 'submitting'
                                  ELSE ledger.state END,
                     remote_id = CASE WHEN ledger.state = 'deleted' THEN NULL ELSE ledger.remote_id END,

@@ -29,8 +29,8 @@ from sca.scancodeio.triggers import ScanCodeIORunTrigger
 from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
 
 REQUIRED_FORMATS = ("json",)
-# Tries of one scan key (the ledger counts them across task retries and DAG runs) after which a
-# failed run is no longer reset and run again: the failure is reported.
+# Tries of one scan key within one DAG run (the ledger counts them across task retries) after
+# which a failed run is no longer reset and run again: the failure is reported.
 MAX_LEDGER_ATTEMPTS = 4  # PurlDB matching and the warehouse read the JSON results
 
 
@@ -205,7 +205,8 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             raise_for_run(run)
             what = why if run["uuid"] in why else f"ScanCode.io run {run['uuid']} ({run.get('pipeline_name')}) {why}"
             raise RunFailedError(
-                f"{what}; not recovered again ({done} recoveries in this try, attempt {state.get('attempt')} of the key)",
+                f"{what}; not recovered again ({done} recoveries in this try, "
+                f"try {state.get('attempt')} of the key in this DAG run)",
                 service=SERVICE,
             )
         state["recoveries"] = done + 1
