@@ -23,7 +23,8 @@ if [ -f "$RUN_DIR/secrets.env" ]; then
 fi
 
 # Where the DAGs find inputs given as paths, and where they write run folders.
-export SCA_INPUTS_DIR="${SCA_INPUTS_DIR:-$ROOT/include/demo}"
+# make up fills it with include/demo and the demo portfolio's downloaded packages.
+export SCA_INPUTS_DIR="${SCA_INPUTS_DIR:-$RUN_DIR/inputs}"
 export SCA_RESULTS_DIR="${SCA_RESULTS_DIR:-$RUN_DIR/results}"
 # Every artefact (inputs, tool outputs, reports) lives under this root; s3:// or gs:// in production.
 export SCA_ARTEFACT_ROOT="${SCA_ARTEFACT_ROOT:-file://$RUN_DIR/artefacts}"

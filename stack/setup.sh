@@ -67,9 +67,35 @@ ensure_scio_venv() {
   touch "$SCIO_VENV/.complete"
 }
 
+# The demo portfolio's real packages (include/demo-packages.txt), fetched once from PyPI and npm
+# into the cache and checked against their pinned sha256; runs and tests never download them.
+ensure_demo_packages() {
+  local dest="$CACHE_DIR/demo-packages" registry spec file sha tmp got
+  mkdir -p "$dest"
+  while read -r registry spec file sha; do
+    case "$registry" in ''|'#'*) continue ;; esac
+    if [ -f "$dest/$file" ] && [ "$(sha256sum "$dest/$file" | cut -d' ' -f1)" = "$sha" ]; then continue; fi
+    tmp=$(mktemp -d)
+    case "$registry" in
+      pypi-wheel) "$AIRFLOW_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+                    --python-version 3.12 --platform any -d "$tmp" "$spec" 2>/dev/null ;;
+      pypi-sdist) "$AIRFLOW_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary=:all: \
+                    -d "$tmp" "$spec" 2>/dev/null ;;
+      npm) (cd "$tmp" && npm pack --silent "$spec" >/dev/null 2>&1) ;;
+      *) die "include/demo-packages.txt: unknown registry $registry" ;;
+    esac || { rm -rf "$tmp"; die "could not download $spec ($registry) for the demo portfolio"; }
+    [ -f "$tmp/$file" ] || { ls "$tmp" >&2; rm -rf "$tmp"; die "downloading $spec gave no $file"; }
+    got=$(sha256sum "$tmp/$file" | cut -d' ' -f1)
+    [ "$got" = "$sha" ] || { rm -rf "$tmp"; die "$file has sha256 $got, expected $sha (include/demo-packages.txt)"; }
+    mv "$tmp/$file" "$dest/$file"; rm -rf "$tmp"
+    log "downloaded $file"
+  done <"$ROOT/include/demo-packages.txt"
+}
+
 mkdir -p "$CACHE_DIR" "$RUN_DIR"
 ensure_system_packages
 ensure_airflow_venv
 ensure_scio_venv
+ensure_demo_packages
 ln -sfn "$AIRFLOW_VENV" "$ROOT/.venv"
 log "setup complete: project venv $AIRFLOW_VENV, ScanCode.io venv $SCIO_VENV"

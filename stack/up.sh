@@ -124,6 +124,12 @@ ensure_scancodeio() {
 }
 
 # --- Demo inputs file server, sandboxes ---------------------------------------------------------
+ensure_inputs() {  # copies, not links: the fetch refuses paths that resolve outside the folder
+  mkdir -p "$SCA_INPUTS_DIR"
+  cp -p -u "$ROOT"/include/demo/* "$SCA_INPUTS_DIR/"
+  if compgen -G "$CACHE_DIR/demo-packages/*" >/dev/null; then cp -p -u "$CACHE_DIR"/demo-packages/* "$SCA_INPUTS_DIR/"; fi
+}
+
 ensure_inputs_server() {
   start_bg inputs "$AIRFLOW_VENV/bin/python" -m http.server "$INPUTS_PORT" --bind "$SCA_HOST" --directory "$SCA_INPUTS_DIR"
 }
@@ -218,6 +224,7 @@ ensure_postgres
 ensure_redis
 ensure_warehouse
 ensure_scancodeio
+ensure_inputs
 ensure_inputs_server
 ensure_sandboxes
 ensure_airflow
