@@ -140,6 +140,9 @@ def fetch_input(
     value = value.strip()
     if not value:
         raise InputError("the input is empty: give a URL, a purl or a path under the inputs folder")
+    scheme = urlparse(value).scheme
+    if "://" in value and scheme not in ("http", "https"):
+        raise InputError(f"input {redact_url(value)}: the URL scheme {scheme!r} is not supported; give an http(s) URL")
     kind = input_kind(value)
     if kind == "path":
         return fetch_path(value, inputs_dir, store, max_bytes)

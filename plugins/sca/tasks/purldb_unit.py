@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowSkipException
 
 from sca.common.errors import NotFoundError, RunFailedError
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
@@ -52,8 +53,10 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
 
     def scancodeio_result(self, context: Context) -> ScanCodeIOResult:
         pulled = context["ti"].xcom_pull(task_ids=self.scancodeio_task_id)
-        if not pulled:
-            raise RunFailedError("cannot match: ScanCode.io produced no results for this scan", service=SERVICE)
+        if not pulled:  # ScanCode.io did not run or failed: its own task says why; nothing to match
+            reason = "not run: ScanCode.io produced no results for this scan"
+            self.record(context, ToolRun(self.tool, ToolStatus.SKIPPED, reason=reason))
+            raise AirflowSkipException(reason)
         run = ToolRun.from_dict(pulled)
         if run.status is not ToolStatus.SUCCESS or not run.result_uri:
             raise RunFailedError(f"cannot match: ScanCode.io {run.status.value} ({run.reason})", service=SERVICE)
