@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +44,17 @@ CHECK_TYPES = (
 # level", 25.1 "New notice file: aggregate level"; NOTICE_EXTRACT_FILE is the older default).
 NOTICE_SINCE = {"NOTICE_EXTRACT_FILE": (0,), "NOTICE_EXTRACT_COMPONENT": (24, 3), "NOTICE_EXTRACT_AGGREGATE": (25, 1)}
 RECORDS_PER_PAGE = 100  # workbench-agent CE api/clients/vulnerabilities_api.py:85-86 (the default)
+# A cancelled process reports status FAILED with "The process was cancelled" in info and comment
+# (workbench-agent CE tests/unit/utilities/test_scan_workflows.py:201-220, and the docstring of
+# utilities/scan_workflows.py:97-101: "API responses that report cancellation as FAILED with
+# cancellation text in the payload"); Workbench's own status list has no CANCELLED (workbench-agent
+# workbench-agent.py:642-648, ORT model/status/ScanStatus.kt). The ``cancel_status`` switch can
+# make it CANCELLED, the other word clients accept (CE api/services/status_check_service.py:205-206).
+CANCELLED_TEXT = "The process was cancelled"
+# An exception no handler expected: answered as a Workbench error envelope with HTTP 200, the way
+# Workbench answers every error (notes b.1), so a client reads the cause at once instead of a
+# dropped connection or a 5xx it would retry. The code is the sandbox's own, not Workbench's.
+UNEXPECTED_ERROR = "Sandbox.unexpected_exception"
 
 
 class ApiError(Exception):
@@ -174,7 +187,7 @@ class Api:
             "git_repo_url": None,
             "git_branch": None,
             "jar_extraction": "if_no_fullmatch",
-            "any_archives_expanded": bool((self.wb.scan_dir(s) / "extracted").is_dir()),
+            "any_archives_expanded": any((self.wb.scan_dir(s) / "extracted").glob("*")),
             "uploaded_files": sorted(p.name for p in uploads.glob("*")) if uploads.is_dir() else [],
             "created": now_text(s.created),
             "updated": now_text(s.created),
@@ -313,12 +326,19 @@ class Api:
         (code,) = required(data, "scan_code")
         scan = self.scan(code)
         self._refuse_if_busy(scan, "EXTRACT_ARCHIVES")
-        extracted = self.wb.extract(scan, data.get("filename"), flag(data.get("recursively_extract_archives")))
+        # An archive that cannot be read does not fail the call (it answered data: true before the
+        # work ran): the EXTRACT_ARCHIVES process ends FAILED, naming the archive and the cause in
+        # info and comment, which is where clients read a failure (workbench-agent CE
+        # api/utils/process_waiter.py:123-128 reads error, message, then info; handlers/scan.py:132-141
+        # stops on FAILED with that text; ORT model/status/ScanDescription2021dot2.kt:51-54 has info
+        # and comment).
+        outcome = self.wb.extract(scan, data.get("filename"), flag(data.get("recursively_extract_archives")))
         scan.processes["EXTRACT_ARCHIVES"] = self.wb.new_process(
             "EXTRACT_ARCHIVES",
             self.wb.timings.extract_seconds,
             queue_seconds=0,
-            comment=f"{len(extracted)} archive(s) extracted",
+            outcome="FAILED" if outcome.failures else "FINISHED",
+            comment=outcome.message,
         )
         return True
 
@@ -368,15 +388,26 @@ class Api:
         return None, "Scan has been launched"
 
     def scans_cancel_run(self, data: dict[str, Any], user: User) -> Any:
+        """``{scan_code}`` answers status "1" (workbench-agent workbench-agent.py:614-632); a QUEUED or
+        RUNNING scan then ends FAILED with "The process was cancelled" (see CANCELLED_TEXT), and a
+        dependency analysis chained behind it with it. A scan that is not running has nothing to
+        cancel: an error envelope (inferred; no client shows that reply)."""
         (code,) = required(data, "scan_code")
-        process = self.scan(code).processes.get("SCAN")
-        if process:
-            process.cancelled = True
-            process.comment = "Scan was cancelled by the user."
-            chained = self.scan(code).processes.get("DEPENDENCY_ANALYSIS")
-            if chained and chained.payload.get("after_scan") == process.id:
-                chained.cancelled = True
-                chained.comment = process.comment
+        scan = self.scan(code)
+        process = scan.processes.get("SCAN")
+        state = process.status()[0] if process else "NEW"
+        if process is None or state not in ("QUEUED", "RUNNING"):
+            raise ApiError(
+                "Classes.Scans.scan_not_running",
+                f"Scan {code} is not running (status {state}); there is no run to cancel.",
+                parameters={"scan_code": code, "status": state},
+            )
+        status = str(self.wb.switches.get("cancel_status") or "FAILED").upper()
+        now = time.time()
+        process.cancel(status, CANCELLED_TEXT, now)
+        chained = scan.processes.get("DEPENDENCY_ANALYSIS")
+        if chained and chained.payload.get("after_scan") == process.id and not chained.cancelled:
+            chained.cancel(status, CANCELLED_TEXT, now)
         return True
 
     def scans_check_status(self, data: dict[str, Any], user: User) -> Any:
@@ -582,11 +613,19 @@ class Api:
         return rows
 
     def _scan_status(self, scan: Scan, kind: str) -> dict[str, Any]:
+        """One ``check_status`` row. ``total_files`` is the number of files the scan covers (0 for
+        a scan of nothing), as the 2021.2+ shape names it (ORT model/status/ScanDescription2021dot2.kt:48;
+        workbench-agent CE api/services/status_check_service.py:854-876 shows "File n/total"); the
+        legacy shape says it in ``comment`` ("… 40 files scanned. …", ORT fixture
+        new-project/mappings/apiphp-check_scan_status.json). A failed or cancelled process puts its
+        reason in ``info`` (modern) and ``comment``."""
         process = scan.processes.get(kind)
         status, pct = process.status() if process else ("NEW", 0)
-        finished = status in ("FINISHED", "FAILED")
+        finished = status in ("FINISHED", "FAILED", "CANCELLED")
         comment = process.comment if process and finished else None
-        started = now_text(process.started) if process and status != "QUEUED" else None
+        info = comment if status in ("FAILED", "CANCELLED") else None
+        ran = process is not None and status != "QUEUED" and not (process.cancelled and process.started_at is None)
+        started = now_text(process.started) if process and ran else None
         end = now_text(process.finished) if process and finished else None
         total = (process.payload.get("results") or {}).get("total_files") if process else None
         if self.modern:
@@ -605,7 +644,7 @@ class Api:
                 "is_finished": finished,
                 "percentage_done": pct,
                 "current_step": "scanCleanup" if finished else None,
-                "info": None,
+                "info": info,
                 "comment": comment,
                 "current_filename": None,
                 "comment_2": None,
@@ -736,6 +775,9 @@ class WorkbenchHandler(SandboxHandler):
         except ApiError as exc:
             self.send_error_envelope(operation, exc)
             return
+        except Exception as exc:  # never a dropped connection (UNEXPECTED_ERROR)
+            self.send_error_envelope(operation, self.unexpected(f"{group}/{action}", exc))
+            return
         if isinstance(result, FileReply):
             headers = {"Content-Disposition": f"attachment; filename={result.filename}"} if result.filename else {}
             self.send_bytes(result.body, result.content_type, headers=headers)
@@ -747,6 +789,16 @@ class WorkbenchHandler(SandboxHandler):
         if message:
             reply["message"] = message
         self.send_json(reply)
+
+    @staticmethod
+    def unexpected(what: str, exc: Exception) -> ApiError:
+        """The envelope for an exception no handler expected; the traceback goes to stderr."""
+        traceback.print_exception(exc, file=sys.stderr)
+        return ApiError(
+            UNEXPECTED_ERROR,
+            f"Unexpected error in {what}: {type(exc).__name__}: {exc}",
+            parameters={"exception": type(exc).__name__},
+        )
 
     def send_error_envelope(self, operation: str, exc: ApiError) -> None:
         self.send_json(
@@ -792,6 +844,9 @@ class WorkbenchHandler(SandboxHandler):
         except ApiError as exc:
             self.send_error_envelope("Upload_apiUpload", exc)
             return
+        except Exception as exc:  # never a dropped connection (UNEXPECTED_ERROR)
+            self.send_error_envelope("Upload_apiUpload", self.unexpected("upload", exc))
+            return
         self.send_json({"operation": "Upload_apiUpload", "status": 1, "data": None})
 
 
@@ -803,7 +858,8 @@ class WorkbenchServer(SandboxServer):
 
     def configure(self, values: dict[str, Any]) -> None:
         """Timings (``scan_seconds`` …), ``version``, ``api_key_valability_days``, switches
-        (``stuck_queued``, ``fail_scans``, ``fail_comment``) and ``users`` ({name: key})."""
+        (``stuck_queued``, ``fail_scans``, ``fail_comment``, ``cancel_status``) and ``users``
+        ({name: key})."""
         with self.wb.lock:
             for key, value in values.items():
                 if hasattr(self.wb.timings, key):

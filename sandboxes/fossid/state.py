@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import lzma
 import re
 import shutil
 import tarfile
@@ -12,6 +13,7 @@ import threading
 import time
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -20,6 +22,48 @@ from typing import Any
 from sandboxes.fossid.detect import COPYLEFT, MAX_READ, component_of, detect
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".jar")
+ZIP_SUFFIXES = (".zip", ".whl", ".jar")
+# The tar compression each suffix promises: tried first, so the cause of a failure names it
+# ("not a gzip file", not a list of every method tarfile tried).
+TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tar.xz", "r:xz"), (".tar", "r:"))
+# What a broken archive raises: truncated streams (EOFError, tarfile.ReadError), bad compressed
+# data (zlib.error, lzma.LZMAError, gzip.BadGzipFile and bz2's errors are OSErrors), bad zips
+# (zipfile.BadZipFile), encrypted or unsupported zip members (RuntimeError, NotImplementedError).
+ARCHIVE_ERRORS = (
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
+@dataclass
+class Extraction:
+    """What ``scans/extract_archives`` did: the uploaded archives extracted, why others could not
+    be (``failures``: the extraction FAILED), and nested archives left as files (``skipped``: noted,
+    not fatal, since source trees often carry broken archives as test data; inferred)."""
+
+    extracted: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if self.failures:
+            return "; ".join(self.failures + self.skipped)
+        return "; ".join([f"{len(self.extracted)} archive(s) extracted", *self.skipped])
+
+
+def failure_cause(exc: BaseException) -> str:
+    """One line naming why an archive could not be read, e.g. "Compressed file ended before the
+    end-of-stream marker was reached" or "not a gzip file"."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{text} ({type(exc).__name__})" if text else type(exc).__name__
 
 
 def now_text(ts: float | None = None) -> str:
@@ -50,12 +94,20 @@ class Process:
     stuck_queued: bool = False
     cancelled: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
+    ended_at: float | None = None  # set when cancelled: the process stopped then, not at ``finished``
+    started_at: float | None = None  # when a cancelled process had started running (None: it never ran)
+
+    def cancel(self, status: str, comment: str, at: float | None = None) -> None:
+        """Stop a QUEUED or RUNNING process: it ends now with ``status`` and ``comment``."""
+        at = at or time.time()
+        self.started_at = self.started if self.status(at)[0] == "RUNNING" else None
+        self.cancelled, self.ended_at, self.outcome, self.comment = True, at, status, comment
 
     def status(self, at: float | None = None) -> tuple[str, int]:
         """(status, percentage_done) at time ``at``."""
         elapsed = (at or time.time()) - self.created
         if self.cancelled:
-            return "FAILED", 0
+            return self.outcome, 0
         if self.stuck_queued or elapsed < self.queue_seconds:
             return "QUEUED", 0
         if elapsed < self.queue_seconds + self.run_seconds:
@@ -69,6 +121,8 @@ class Process:
 
     @property
     def finished(self) -> float:
+        if self.ended_at is not None:
+            return self.ended_at
         return self.created + self.queue_seconds + self.run_seconds
 
 
@@ -216,19 +270,29 @@ class Workbench:
                 return True
         return False
 
-    def extract(self, scan: Scan, filename: str | None, recursive: bool) -> list[str]:
-        """Extract uploaded archives (one, or all) into ``extracted/<archive>/``, safely."""
+    def extract(self, scan: Scan, filename: str | None, recursive: bool) -> Extraction:
+        """Extract uploaded archives (one, or all) into ``extracted/<archive>/``, safely. An archive
+        that cannot be read (truncated, not an archive at all, empty) is not extracted: it stays an
+        uploaded file, and the failure names it and its cause. Never raises for archive content."""
         uploads = self.scan_dir(scan) / "uploads"
         names = [filename] if filename else sorted(p.name for p in uploads.glob("*"))
-        done = []
+        outcome = Extraction()
         for name in names:
             source = uploads / PurePosixPath(name).name
-            if source.is_file() and name.endswith(ARCHIVE_SUFFIXES):
-                self._extract_one(source, self.scan_dir(scan) / "extracted" / source.name, recursive)
-                done.append(source.name)
-        return done
+            if source.is_file() and source.name.endswith(ARCHIVE_SUFFIXES):
+                target = self.scan_dir(scan) / "extracted" / source.name
+                try:
+                    self._extract_one(source, target, recursive, outcome.skipped, source.name)
+                except ARCHIVE_ERRORS as exc:
+                    shutil.rmtree(target, ignore_errors=True)
+                    outcome.failures.append(f"Archive {source.name} could not be extracted: {failure_cause(exc)}")
+                else:
+                    outcome.extracted.append(source.name)
+        return outcome
 
-    def _extract_one(self, archive: Path, target: Path, recursive: bool, depth: int = 0) -> None:
+    def _extract_one(
+        self, archive: Path, target: Path, recursive: bool, skipped: list[str], label: str, depth: int = 0
+    ) -> None:
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         if zipfile.is_zipfile(archive):
@@ -240,13 +304,25 @@ class Workbench:
                     out = target / rel
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(zf.read(member))
+        elif archive.name.endswith(ZIP_SUFFIXES):
+            raise zipfile.BadZipFile("File is not a zip file")
         else:
-            with tarfile.open(archive) as tf:
-                tf.extractall(target, filter="data")
+            with _open_tar(archive) as tf:
+                for member in tf:  # a truncated stream raises here, after the members before it
+                    try:
+                        tf.extract(member, target, filter="data")
+                    except tarfile.FilterError:
+                        continue  # absolute paths, links out of the tree, devices: skipped like the zip case
         if recursive and depth < 2:
-            for inner in list(target.rglob("*")):
+            for inner in sorted(target.rglob("*")):
                 if inner.is_file() and inner.name.endswith(ARCHIVE_SUFFIXES):
-                    self._extract_one(inner, inner.with_name(inner.name + "-extract"), True, depth + 1)
+                    inner_target = inner.with_name(inner.name + "-extract")
+                    inner_label = f"{label}/{inner.relative_to(target).as_posix()}"
+                    try:
+                        self._extract_one(inner, inner_target, True, skipped, inner_label, depth + 1)
+                    except ARCHIVE_ERRORS as exc:
+                        shutil.rmtree(inner_target, ignore_errors=True)
+                        skipped.append(f"Nested archive {inner_label} was left unextracted: {failure_cause(exc)}")
 
     def walk(self, scan: Scan) -> list[tuple[str, Path]]:
         """(scan path, file) for every file: extracted trees, plus uploads not extracted."""
@@ -380,6 +456,21 @@ class Workbench:
         process = scan.processes.get("SCAN")
         if process and process.status()[0] == "FINISHED" and not scan.results.get("published"):
             scan.results = {**process.payload["results"], "published": True}
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    """The tar file, opened with the compression its suffix names; when that fails, with any
+    compression tarfile recognises; when both fail, the first error (the one the suffix explains)."""
+    mode = next((m for suffix, m in TAR_MODES if archive.name.endswith(suffix)), "r:*")
+    try:
+        return tarfile.open(archive, mode)
+    except tarfile.ReadError as first:
+        if mode == "r:*":
+            raise
+        try:
+            return tarfile.open(archive, "r:*")
+        except tarfile.ReadError:
+            raise first from None
 
 
 def _split_req(spec: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ and ``app-1.0`` (a requirements.txt with one pinned, vulnerable dependency).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import tarfile
 import time
@@ -432,3 +433,262 @@ def test_spdx_rdf_single_listed_license_is_a_license_list_resource(wb, tmp_path)
     path.write_text(body)
     [package] = parse_file(str(path)).packages
     assert (package.name, str(package.license_concluded)) == ("solo", "MIT")
+
+
+# -- 5. broken archives, file counts, cancel_run -----------------------------------------------------
+
+
+def payload(n: int) -> bytes:
+    """Deterministic bytes that do not compress, so a cut gzip stream ends inside its data."""
+    return b"".join(hashlib.sha256(f"{n}-{i}".encode()).digest() for i in range(128))
+
+
+def truncated_tar_gz() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for n in range(8):
+            data = payload(n)
+            info = tarfile.TarInfo(f"blob-1.0/part{n}.bin")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    whole = buffer.getvalue()
+    return whole[: len(whole) // 2]
+
+
+def extraction_of(wb: Workbench, name: str, body: bytes) -> tuple[str, dict[str, Any]]:
+    """Upload ``body`` as ``name``, extract it, wait: (scan code, final EXTRACT_ARCHIVES row)."""
+    scan = new_scan(wb, upload=False)
+    wb.upload(scan, name, body)
+    assert wb.call("scans", "extract_archives", scan_code=scan, recursively_extract_archives="false") == {
+        "operation": "scans_extract_archives",
+        "status": "1",
+        "data": True,
+    }
+    assert wb.wait(scan, "EXTRACT_ARCHIVES") == "FAILED"
+    return scan, wb.ok("scans", "check_status", scan_code=scan, type="EXTRACT_ARCHIVES")
+
+
+def failed_row_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("type", "status", "state", "is_finished", "percentage_done", "info", "comment")}
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "cause"),
+    [
+        (
+            "blob-1.0.tar.gz",
+            truncated_tar_gz(),
+            "Compressed file ended before the end-of-stream marker was reached (EOFError)",
+        ),
+        ("page.tar.gz", b"<!DOCTYPE html><html><body>Sign in</body></html>\n", "not a gzip file (ReadError)"),
+        ("nothing.tar.gz", b"", "empty file (ReadError)"),
+        ("bad.zip", b"PK\x03\x04 this is not really a zip", "File is not a zip file (BadZipFile)"),
+    ],
+    ids=["truncated", "html", "empty-file", "not-a-zip"],
+)
+def test_an_archive_that_cannot_be_read_fails_the_extraction_naming_it(wb, name, body, cause) -> None:
+    scan, row = extraction_of(wb, name, body)
+    message = f"Archive {name} could not be extracted: {cause}"
+    assert failed_row_fields(row) == {
+        "type": "EXTRACT_ARCHIVES",
+        "status": "FAILED",
+        "state": "FAILED",
+        "is_finished": True,
+        "percentage_done": 0,
+        "info": message,
+        "comment": message,
+    }
+    # The server still answers, and the archive stays an uploaded file, not an extracted tree.
+    info = wb.ok("scans", "get_information", scan_code=scan)
+    assert (info["uploaded_files"], info["any_archives_expanded"]) == ([name], False)
+
+
+def test_a_failed_extraction_before_2021_2_says_why_in_comment(wb, version) -> None:
+    version("2020.1.2")
+    scan, row = extraction_of(wb, "page.tar.gz", b"<html></html>")
+    assert {k: row[k] for k in ("status", "is_finished", "percentage_done", "comment")} == {
+        "status": "FAILED",
+        "is_finished": "1",
+        "percentage_done": "0%",
+        "comment": "Archive page.tar.gz could not be extracted: not a gzip file (ReadError)",
+    }
+
+
+def test_one_broken_archive_fails_the_extraction_the_good_ones_are_extracted(wb) -> None:
+    scan = new_scan(wb, upload=False)
+    wb.upload(scan, "good-1.0.tar.gz", archive("good-1.0", {"a.txt": "a\n", "b.txt": "b\n"}))
+    wb.upload(scan, "page.tar.gz", b"<html></html>")
+    wb.ok("scans", "extract_archives", scan_code=scan)
+    assert wb.wait(scan, "EXTRACT_ARCHIVES") == "FAILED"
+    row = wb.ok("scans", "check_status", scan_code=scan, type="EXTRACT_ARCHIVES")
+    assert row["info"] == "Archive page.tar.gz could not be extracted: not a gzip file (ReadError)"
+    wb.ok("scans", "run", scan_code=scan)
+    assert wb.wait(scan, "SCAN") == "FINISHED"
+    # two extracted files, plus the unreadable upload scanned as the one file it is
+    assert wb.ok("scans", "check_status", scan_code=scan, type="SCAN")["total_files"] == 3
+    assert wb.ok("scans", "get_folder_metrics", scan_code=scan)["total"] == "3"
+
+
+def test_an_unexpected_exception_is_an_error_envelope_not_a_dropped_connection(wb, scanned) -> None:
+    response = wb.post("vulnerabilities", "list_vulnerabilities", scan_code=scanned, page=1, records_per_page="many")
+    assert response.status_code == 200
+    assert response.json() == {
+        "operation": "vulnerabilities_list_vulnerabilities",
+        "status": "0",
+        "data": [],
+        "error": "Sandbox.unexpected_exception",
+        "message": (
+            "Unexpected error in vulnerabilities/list_vulnerabilities: "
+            "ValueError: invalid literal for int() with base 10: 'many'"
+        ),
+        "message_parameters": {"exception": "ValueError"},
+    }
+    assert wb.ok("scans", "get_information", scan_code=scanned)["code"] == scanned
+
+
+def scan_of(wb: Workbench, files: dict[str, str] | None) -> str:
+    """A scan of one archive holding ``files`` (None: nothing uploaded), extracted and run."""
+    scan = new_scan(wb, upload=False)
+    if files is not None:
+        wb.upload(scan, "small-1.0.tar.gz", archive("small-1.0", files))
+        wb.ok("scans", "extract_archives", scan_code=scan)
+        assert wb.wait(scan, "EXTRACT_ARCHIVES") == "FINISHED"
+    wb.ok("scans", "run", scan_code=scan)
+    assert wb.wait(scan, "SCAN") == "FINISHED"
+    return scan
+
+
+@pytest.mark.parametrize(("files", "count"), [({}, 0), (None, 0)], ids=["empty-archive", "no-upload"])
+def test_a_scan_of_no_files_finishes_and_says_zero_files(wb, files, count) -> None:
+    scan = scan_of(wb, files)
+    row = wb.ok("scans", "check_status", scan_code=scan, type="SCAN")
+    assert {k: row[k] for k in ("status", "is_finished", "percentage_done", "total_files", "comment")} == {
+        "status": "FINISHED",
+        "is_finished": True,
+        "percentage_done": 100,
+        "total_files": count,
+        "comment": "Scan finished. 0 files scanned. 0 files ignored. 0 files failed.",
+    }
+    assert wb.ok("scans", "get_folder_metrics", scan_code=scan) == {
+        "total": "0",
+        "pending_identification": "0",
+        "identified_files": "0",
+        "without_matches": "0",
+    }
+    assert wb.ok("scans", "get_pending_files", scan_code=scan) is False
+
+
+def test_a_scan_counts_the_files_of_the_archive(wb, version) -> None:
+    scan = scan_of(
+        wb,
+        {"src/a.py": "# SPDX-License-Identifier: MIT\n", "src/b.py": "print(1)\n", "README": "Readme\n"},
+    )
+    assert wb.ok("scans", "check_status", scan_code=scan, type="SCAN")["total_files"] == 3
+    assert wb.ok("scans", "get_folder_metrics", scan_code=scan)["total"] == "3"
+    version("2020.1.2")
+    legacy = wb.ok("scans", "check_status", scan_code=scan, type="SCAN")
+    assert (legacy["status"], legacy["is_finished"], legacy["comment"]) == (
+        "FINISHED",
+        "1",
+        "Scan finished. 3 files scanned. 0 files ignored. 0 files failed.",
+    )
+
+
+@pytest.fixture
+def slow_scan(url, wb) -> Iterator[str]:
+    """A scan RUNNING for a minute (scan_seconds is switched back once the run has started)."""
+    scan = new_scan(wb, upload=False)
+    wb.upload(scan, "small-1.0.tar.gz", archive("small-1.0", {"a.txt": "a\n"}))
+    wb.ok("scans", "extract_archives", scan_code=scan)
+    assert wb.wait(scan, "EXTRACT_ARCHIVES") == "FINISHED"
+    configure(url, scan_seconds=60)
+    try:
+        wb.ok("scans", "run", scan_code=scan, run_dependency_analysis="1")
+    finally:
+        configure(url, scan_seconds=1.0)
+    deadline = time.monotonic() + 10
+    while wb.status(scan, "SCAN") != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    yield scan
+    configure(url, cancel_status="FAILED")
+
+
+def test_cancel_run_stops_a_running_scan_as_failed_with_the_cancel_text(wb, slow_scan) -> None:
+    assert wb.call("scans", "cancel_run", scan_code=slow_scan) == {
+        "operation": "scans_cancel_run",
+        "status": "1",
+        "data": True,
+    }
+    row = wb.ok("scans", "check_status", scan_code=slow_scan, type="SCAN")
+    assert {k: row[k] for k in ("status", "state", "is_finished", "percentage_done", "info", "comment")} == {
+        "status": "FAILED",
+        "state": "FAILED",
+        "is_finished": True,
+        "percentage_done": 0,
+        "info": "The process was cancelled",
+        "comment": "The process was cancelled",
+    }
+    assert row["started"] is not None and row["finished"] is not None and row["finished"] >= row["started"]
+    da = wb.ok("scans", "check_status", scan_code=slow_scan, type="DEPENDENCY_ANALYSIS")
+    assert (da["status"], da["info"], da["started"]) == ("FAILED", "The process was cancelled", None)
+    # a new run may start at once
+    assert wb.ok("scans", "run", scan_code=slow_scan) is None
+
+
+def test_cancel_run_can_answer_cancelled_when_switched(url, wb, slow_scan) -> None:
+    configure(url, cancel_status="CANCELLED")
+    assert wb.ok("scans", "cancel_run", scan_code=slow_scan) is True
+    row = wb.ok("scans", "check_status", scan_code=slow_scan, type="SCAN")
+    assert (row["status"], row["state"], row["is_finished"], row["info"]) == (
+        "CANCELLED",
+        "CANCELLED",
+        True,
+        "The process was cancelled",
+    )
+
+
+def test_cancel_run_of_a_finished_scan_is_an_error(wb, scanned) -> None:
+    assert wb.call("scans", "cancel_run", scan_code=scanned) == {
+        "operation": "scans_cancel_run",
+        "status": "0",
+        "data": [],
+        "error": "Classes.Scans.scan_not_running",
+        "message": f"Scan {scanned} is not running (status FINISHED); there is no run to cancel.",
+        "message_parameters": {"scan_code": scanned, "status": "FINISHED"},
+    }
+    assert wb.status(scanned, "SCAN") == "FINISHED"
+
+
+def test_cancel_run_of_a_scan_never_run_or_missing_is_an_error(wb) -> None:
+    scan = new_scan(wb, upload=False)
+    reply = wb.call("scans", "cancel_run", scan_code=scan)
+    assert (reply["status"], reply["error"], reply["message_parameters"]) == (
+        "0",
+        "Classes.Scans.scan_not_running",
+        {"scan_code": scan, "status": "NEW"},
+    )
+    missing = wb.call("scans", "cancel_run", scan_code="no-such-scan")
+    assert (missing["status"], missing["error"]) == ("0", "Classes.TableRepository.row_not_found")
+
+
+def test_a_broken_nested_archive_is_noted_and_left_a_file(wb) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (("outer-1.0/a.txt", b"a\n"), ("outer-1.0/tests/data/broken.tar.gz", b"<html></html>")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    scan = new_scan(wb, upload=False)
+    wb.upload(scan, "outer-1.0.tar.gz", buffer.getvalue())
+    wb.ok("scans", "extract_archives", scan_code=scan, recursively_extract_archives="true")
+    assert wb.wait(scan, "EXTRACT_ARCHIVES") == "FINISHED"
+    row = wb.ok("scans", "check_status", scan_code=scan, type="EXTRACT_ARCHIVES")
+    assert (row["info"], row["comment"]) == (
+        None,
+        "1 archive(s) extracted; Nested archive outer-1.0.tar.gz/outer-1.0/tests/data/broken.tar.gz "
+        "was left unextracted: not a gzip file (ReadError)",
+    )
+    wb.ok("scans", "run", scan_code=scan)
+    assert wb.wait(scan, "SCAN") == "FINISHED"
+    assert wb.ok("scans", "check_status", scan_code=scan, type="SCAN")["total_files"] == 2
