@@ -7,10 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -72,3 +74,48 @@ def configure(url: str, **values: object) -> dict:
 
 def set_faults(url: str, **values: object) -> dict:
     return requests.post(f"{url}/_sandbox/faults", data=json.dumps(values), timeout=10).json()
+
+
+def start_faultproxy(upstream: str, *args: str, log_file: IO[bytes]) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``python -m sandboxes.faultproxy`` on a free port in front of ``upstream`` and wait
+    until its control route answers; stdout is a pipe (it must stay empty), stderr goes to log_file."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandboxes.faultproxy", "--listen-port", str(port), "--upstream", upstream, *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log_file,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/_faultproxy/faults", timeout=2)
+            return process, url
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log_file.seek(0)
+                raise RuntimeError(f"the fault proxy did not start: {log_file.read().decode()}") from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def faultproxy(upstream: str, *args: str) -> Iterator[str]:
+    """The fault proxy for the length of a block; stopped by PID (SIGTERM) after."""
+    with tempfile.TemporaryFile() as log_file:
+        process, url = start_faultproxy(upstream, *args, log_file=log_file)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def set_proxy_faults(url: str, **values: object) -> dict:
+    return requests.post(f"{url}/_faultproxy/faults", data=json.dumps(values), timeout=10).json()
