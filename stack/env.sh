@@ -31,8 +31,11 @@ export SCA_ARTEFACT_ROOT="${SCA_ARTEFACT_ROOT:-file://$RUN_DIR/artefacts}"
 export SCA_INPUTS_BASE_URL="http://$SCA_HOST:$INPUTS_PORT"
 
 # Connections to the services. Production sets these (or a secrets backend) to the real servers.
-export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PORT, \"password\": \"$SCIO_TOKEN\"}"
-export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\"}"
-export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\"}"
+# The local stack's services answer in well under a second: a 20 s request timeout lets the fault
+# drill's stalls (past it) show what a hung server does. Production keeps the hooks' defaults.
+export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PROXY_PORT, \"password\": \"$SCIO_TOKEN\", \"extra\": {\"timeout\": 20}}"
+export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\", \"extra\": {\"timeout\": 20}}"
+export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\", \"extra\": {\"timeout\": 20}}"
+export SCA_SCIO_DIRECT_URL="http://$SCA_HOST:$SCIO_PORT"
 export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
 set -u

@@ -11,6 +11,9 @@ SCA_HOST=127.0.0.1
 PG_PORT="${SCA_PG_PORT:-55440}"
 REDIS_PORT="${SCA_REDIS_PORT:-56390}"
 SCIO_PORT="${SCA_SCIO_PORT:-8001}"
+# Airflow reaches ScanCode.io through our fault proxy (sandboxes/faultproxy): a pass-through until
+# a test or the fault drill turns faults on (POST /_faultproxy/faults).
+SCIO_PROXY_PORT="${SCA_SCIO_PROXY_PORT:-8002}"
 AIRFLOW_PORT="${SCA_AIRFLOW_PORT:-8080}"
 FOSSID_PORT="${SCA_FOSSID_PORT:-8011}"
 PURLDB_PORT="${SCA_PURLDB_PORT:-8012}"

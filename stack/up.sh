@@ -121,6 +121,8 @@ ensure_scancodeio() {
   local in_scio="cd '$RUN_DIR/scio' && source '$RUN_DIR/scio.env' && exec"
   start_bg scio-worker env -i HOME="$USER_HOME" SCA_STACK_ID="$STACK_ID" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
   start_bg scio-web env -i HOME="$USER_HOME" SCA_STACK_ID="$STACK_ID" bash -c "$in_scio gunicorn scancodeio.wsgi:application --bind $SCA_HOST:$SCIO_PORT --workers 2 --threads 2 --timeout 600"
+  start_bg scio-proxy env PYTHONPATH="$ROOT" "$AIRFLOW_VENV/bin/python" -m sandboxes.faultproxy \
+    --listen-port "$SCIO_PROXY_PORT" --upstream "http://$SCA_HOST:$SCIO_PORT"
 }
 
 # --- Demo inputs file server, sandboxes ---------------------------------------------------------
@@ -201,6 +203,7 @@ ensure_warehouse() {
 wait_ready() {
   wait_http "http://$SCA_HOST:$SCIO_PORT/api/" 120 -H "Authorization: Token $SCIO_TOKEN" \
     || die "ScanCode.io did not answer on $SCA_HOST:$SCIO_PORT: see $LOGS/scio-web.log"
+  wait_http "http://$SCA_HOST:$SCIO_PROXY_PORT/_faultproxy/faults" 30 || die "the ScanCode.io fault proxy did not answer: see $LOGS/scio-proxy.log"
   wait_http "http://$SCA_HOST:$INPUTS_PORT/" 30 || die "inputs server did not answer: see $LOGS/inputs.log"
   [ -f "$PIDS/fossid-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$FOSSID_PORT/index.php?form=login" 30 || die "FossID sandbox did not answer: see $LOGS/fossid-sandbox.log"; }
   [ -f "$PIDS/purldb-sandbox.pid" ] && { wait_http "http://$SCA_HOST:$PURLDB_PORT/_sandbox/config" 30 || die "PurlDB sandbox did not answer: see $LOGS/purldb-sandbox.log"; }

@@ -99,6 +99,40 @@ class RetryPolicy:
         return await retrying(attempt)
 
 
+def act_once[R](
+    policy: RetryPolicy,
+    act: Callable[[], R],
+    already_done: Callable[[], R | None],
+    *,
+    is_transient: Callable[[BaseException], bool],
+    sleep: Callable[[float], None] = time.sleep,
+    what: str = "the request",
+) -> R:
+    """Perform a request that changes the server (create, upload, start) at most once in effect.
+
+    After a transient failure the server may have acted before the answer was lost, so before
+    sending it again ``already_done`` looks for its effect (the object by its deterministic name,
+    the upload in the project's inputs, the run's state); when found, that is the result. Only
+    when it is not found is the request sent again, under the same bounded policy."""
+    failed_before = False
+
+    def attempt() -> R:
+        nonlocal failed_before
+        if failed_before:
+            found = already_done()
+            if found is not None:
+                log.warning("%s had been done before its answer was lost: not sent again", what)
+                return found
+        try:
+            return act()
+        except BaseException as exc:
+            if is_transient(exc):
+                failed_before = True
+            raise
+
+    return policy.call(attempt, retry_if=is_transient, sleep=sleep)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """The Retry-After header in seconds (the HTTP-date form is treated as absent)."""
     if not value:

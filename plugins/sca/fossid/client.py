@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError, TransientServiceError
-from sca.common.retry import RetryPolicy
+from sca.common.retry import RetryPolicy, act_once
 from sca.common.transport import AsyncHttpTransport, HttpTransport
 from sca.fossid.status import CHECK_TYPES, CheckStatus, parse_check_status
 
@@ -120,9 +120,15 @@ def envelope_data(reply: Any, *, group: str, action: str, url: str, username: st
     )
 
 
+# Actions that change the server but whose repetition leaves it as one call would: removing an
+# upload that is already gone is the same removal.
+REPEATABLE_ACTIONS = frozenset({"remove_uploaded_content"})
+
+
 def is_read_action(action: str) -> bool:
-    """Workbench actions that only read (get_*, list_*, check_status, getConfig)."""
-    return action.startswith(("get", "list", "check_status"))
+    """Workbench actions that only read (get_*, list_*, check_status, getConfig), or whose
+    repetition is harmless: these are retried like GETs."""
+    return action.startswith(("get", "list", "check_status")) or action in REPEATABLE_ACTIONS
 
 
 def workbench_error_in(head: bytes) -> dict[str, Any] | None:
@@ -238,22 +244,13 @@ class FossIDClient:
         """A create is not repeated blindly: after a transient failure, look the object up first
         (the server may have made it before the failure) and send the create again only if it
         is not there."""
-        failed_before = False
-
-        def attempt() -> dict[str, Any]:
-            nonlocal failed_before
-            if failed_before:
-                found = find()
-                if found is not None:
-                    return found
-            try:
-                return dict(create() or {})
-            except TransientServiceError:
-                failed_before = True
-                raise
-
-        return self.http.retry.call(
-            attempt, retry_if=lambda error: isinstance(error, TransientServiceError), sleep=self.http.sleep
+        return act_once(
+            self.http.retry,
+            lambda: dict(create() or {}),
+            find,
+            is_transient=lambda error: isinstance(error, TransientServiceError),
+            sleep=self.http.sleep,
+            what="a FossID create",
         )
 
     def create_project(self, project_code: str, project_name: str, description: str = "") -> dict[str, Any]:
@@ -472,11 +469,13 @@ def _one_chunk(chunk: bytes) -> Iterator[bytes]:
 class AsyncFossIDClient:
     """check_status over aiohttp, for the triggerer."""
 
-    def __init__(self, base_url: str, username: str, api_key: str, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, base_url: str, username: str, api_key: str, *, timeout: float = 60.0, retry: RetryPolicy | None = None
+    ) -> None:
         self.url = api_url(base_url)
         self.username = username
         self._key = api_key
-        self.http = AsyncHttpTransport(self.url, service=SERVICE, retry=retry)
+        self.http = AsyncHttpTransport(self.url, service=SERVICE, timeout=timeout, retry=retry)
 
     async def cancel_run(self, scan_code: str) -> Any:
         """``scans/cancel_run``: stop a queued or running scan (as the agents expose it)."""

@@ -31,11 +31,13 @@ class FossIDHook(BaseHook):
 
     def get_conn(self) -> FossIDClient:
         ep = endpoint_from_connection(self.get_connection(self.fossid_conn_id))
-        return FossIDClient(*self._checked(ep, self.fossid_conn_id), retry=self.retry)
+        timeout = float(ep.extra.get("timeout", 1800))
+        return FossIDClient(*self._checked(ep, self.fossid_conn_id), timeout=timeout, retry=self.retry)
 
     async def aget_client(self) -> AsyncFossIDClient:
         ep = endpoint_from_connection(await self.aget_connection(self.fossid_conn_id))
-        return AsyncFossIDClient(*self._checked(ep, self.fossid_conn_id), retry=self.retry)
+        timeout = float(ep.extra.get("timeout", 60))
+        return AsyncFossIDClient(*self._checked(ep, self.fossid_conn_id), timeout=timeout, retry=self.retry)
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -262,6 +262,20 @@ class PurlDBClient:
     def get_matching(self, uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"matching/{uuid}/"))
 
+    def find_matching(self, upload_name: str, pages: int = 2) -> dict[str, Any] | None:
+        """The newest matching project whose uploaded input is named ``upload_name`` (list view,
+        newest first; matchcode/api.py MatchingViewSet): how a submission whose answer was lost
+        is found again, when the upload's name is unique to the scan."""
+        page: Any = self.http.get_json("matching/")
+        for _ in range(pages):
+            for project in page.get("results", []) if isinstance(page, dict) else page:
+                if any(s.get("filename") == upload_name for s in project.get("input_sources") or []):
+                    return dict(project)
+            if not isinstance(page, dict) or not page.get("next"):
+                return None
+            page = self.http.get_json(page["next"])
+        return None
+
     def matching_results(self, uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"matching/{uuid}/results/"))
 
@@ -327,9 +341,13 @@ def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> di
 
 
 class AsyncPurlDBClient:
-    def __init__(self, base_url: str, token: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, *, timeout: float = 60.0, retry: RetryPolicy | None = None
+    ) -> None:
         headers = {"Authorization": f"Token {token}"} if token else {}
-        self.http = AsyncHttpTransport(api_base_url(base_url), service=SERVICE, headers=headers, retry=retry)
+        self.http = AsyncHttpTransport(
+            api_base_url(base_url), service=SERVICE, headers=headers, timeout=timeout, retry=retry
+        )
 
     async def get_run(self, run_uuid: str) -> dict[str, Any]:
         return dict(await self.http.get_json(f"runs/{run_uuid}/"))

@@ -25,11 +25,11 @@ class PurlDBHook(BaseHook):
 
     def get_conn(self) -> PurlDBClient:
         ep = endpoint_from_connection(self.get_connection(self.purldb_conn_id))
-        return PurlDBClient(ep.base_url, ep.secret, retry=self.retry)
+        return PurlDBClient(ep.base_url, ep.secret, timeout=float(ep.extra.get("timeout", 120)), retry=self.retry)
 
     async def aget_client(self) -> AsyncPurlDBClient:
         ep = endpoint_from_connection(await self.aget_connection(self.purldb_conn_id))
-        return AsyncPurlDBClient(ep.base_url, ep.secret, retry=self.retry)
+        return AsyncPurlDBClient(ep.base_url, ep.secret, timeout=float(ep.extra.get("timeout", 60)), retry=self.retry)
 
     def test_connection(self) -> tuple[bool, str]:
         try:

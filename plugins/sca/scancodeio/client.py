@@ -299,7 +299,7 @@ class ScanCodeIOClient:
     ) -> dict[str, Any]:
         """Delete the project's runs and results (scanpipe ProjectResetSerializer, 38.2)."""
         return dict(
-            self.http.post_json(
+            self.http.post_json(  # a second reset deletes and restores the same runs again: retried
                 f"projects/{uuid}/reset/",
                 {
                     "keep_input": keep_input,
@@ -307,6 +307,7 @@ class ScanCodeIOClient:
                     "restore_pipelines": restore_pipelines,
                     "execute_now": execute_now,
                 },
+                idempotent=True,
             )
         )
 
@@ -404,7 +405,8 @@ class ScanCodeIOClient:
         return dict(self.http.post_json(f"runs/{run_uuid}/start_pipeline/"))
 
     def stop_pipeline(self, run_uuid: str) -> dict[str, Any]:
-        return dict(self.http.post_json(f"runs/{run_uuid}/stop_pipeline/"))
+        """Repeating a stop is harmless (the second answers 400 "not running"): retried."""
+        return dict(self.http.post_json(f"runs/{run_uuid}/stop_pipeline/", idempotent=True))
 
     def delete_pipeline(self, run_uuid: str) -> dict[str, Any]:
         return dict(self.http.post_json(f"runs/{run_uuid}/delete_pipeline/"))

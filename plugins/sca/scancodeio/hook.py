@@ -45,7 +45,8 @@ class ScanCodeIOHook(BaseHook):
 
     async def aget_client(self) -> AsyncScanCodeIOClient:
         ep = await self.aendpoint()
-        return AsyncScanCodeIOClient(ep.base_url, ep.secret, retry=self.retry)
+        timeout = float(ep.extra.get("timeout", 60))
+        return AsyncScanCodeIOClient(ep.base_url, ep.secret, timeout=timeout, retry=self.retry)
 
     def project_ui_url(self, project: dict[str, Any]) -> str:
         """The project's page in the ScanCode.io UI (``/project/<slug>/``)."""

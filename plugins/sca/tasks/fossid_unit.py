@@ -10,9 +10,10 @@ Workbench and scanned again under the same code.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from airflow.sdk import Context
 from sca.common.errors import RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_wait_problem
 from sca.common.polling import wait_briefly
+from sca.common.retry import act_once
 from sca.core.keys import ScanKey, fossid_settings
 from sca.core.results import ArtefactRef, FossIDResult, InputRef
 from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
@@ -197,12 +199,26 @@ class FossIDScanOperator(LedgerToolOperator):
         return True
 
     def _start(self, client: FossIDClient, code: str, stage_type: str) -> None:
+        """Start one operation once: after a lost answer its status says whether it started."""
+        start: Callable[[], Any]
         if stage_type == "EXTRACT_ARCHIVES":
-            client.extract_archives(code, recursive=True)
+            start = functools.partial(client.extract_archives, code, recursive=True)
         elif stage_type == "SCAN":
-            client.run_scan(code, **self.options())
+            start = functools.partial(client.run_scan, code, **self.options())
         else:
-            client.run_dependency_analysis(code)
+            start = functools.partial(client.run_dependency_analysis, code)
+
+        def started() -> bool | None:
+            status = client.check_status(code, stage_type).status
+            return True if status.is_active or status is FossIDStatus.FINISHED else None
+
+        act_once(
+            client.http.retry,
+            start,
+            started,
+            is_transient=lambda error: isinstance(error, TransientServiceError),
+            what=f"starting FossID {stage_type} for {code}",
+        )
         self.log.info("Started FossID %s for %s", stage_type, code)
 
     def _wait(
@@ -255,10 +271,19 @@ class FossIDScanOperator(LedgerToolOperator):
                 else:
                     pid = state["pending_reports"].get(report_type)
                     if pid is None:
-                        pid = client.generate_report(code, report_type)
-                        state["pending_reports"][report_type] = pid
-                    self._wait(client, state, "REPORT_GENERATION", pid)
-                    local = client.download_report("scans", pid, folder / target_name)
+                        try:
+                            pid = client.generate_report(code, report_type)
+                        except TransientServiceError as exc:
+                            # Workbench cannot list report processes, so a lost answer cannot be
+                            # re-attached; the report is made synchronously instead (no process)
+                            self.log.warning("%s: generating the %s report synchronously", exc, report_type)
+                            local = client.download_sync_report(code, report_type, folder / target_name)
+                            pid = ""
+                        else:
+                            state["pending_reports"][report_type] = pid
+                    if pid:
+                        self._wait(client, state, "REPORT_GENERATION", pid)
+                        local = client.download_report("scans", pid, folder / target_name)
                 if local.stat().st_size == 0:
                     raise RunFailedError(f"FossID returned an empty {report_type} report", service=SERVICE)
                 ref = self.store.put_file(local, f"tools/fossid/{key.short}/{target_name}")

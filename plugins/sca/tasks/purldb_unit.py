@@ -17,9 +17,10 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from sca.common.errors import NotFoundError, RunFailedError
+from sca.common.errors import NotFoundError, RunFailedError, TransientServiceError
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import wait_briefly
+from sca.common.retry import act_once
 from sca.core.keys import ScanKey, purldb_settings
 from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCodeIOResult, ToolRun, ToolStatus
 from sca.purldb.client import MIN_EVIDENCE_BYTES, SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
@@ -85,9 +86,16 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         entry = self.ledger("begin", key, None, context["ti"].dag_id, context["ti"].run_id)
         matching = self._reattach(client, entry.remote_id) if entry.remote_id else None
         if matching is None:
+            upload_name = f"sca-{key.short}.json"  # unique to this key: a lost answer is found by it
             with WorkFolder(self.task_id) as folder:
-                local = self.store.copy_to_local(scan_json, folder, "scancodeio-results.json")
-                matching = client.submit_matching(local)
+                local = self.store.copy_to_local(scan_json, folder, upload_name)
+                matching = act_once(
+                    client.http.retry,
+                    lambda: client.submit_matching(local),
+                    lambda: client.find_matching(upload_name),
+                    is_transient=lambda error: isinstance(error, TransientServiceError),
+                    what=f"submitting {upload_name} to PurlDB matching",
+                )
             self.ledger("submitted", key.tool, key.value, matching["uuid"], matching.get("url"))
             self.log.info("Submitted the scan to PurlDB matching %s", matching["uuid"])
         state = {

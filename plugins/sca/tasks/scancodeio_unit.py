@@ -15,9 +15,10 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedError
+from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_event, raise_for_run
 from sca.common.polling import wait_briefly
+from sca.common.retry import act_once
 from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ArtefactRef, FlaggedResource, InputRef, ScanCodeIOResult
 from sca.scancodeio.client import DEFAULT_OUTPUT_NAMES, SERVICE, ScanCodeIOClient, is_name_taken
@@ -32,6 +33,22 @@ REQUIRED_FORMATS = ("json",)
 # Tries of one scan key within one DAG run (the ledger counts them across task retries) after
 # which a failed run is no longer reset and run again: the failure is reported.
 MAX_LEDGER_ATTEMPTS = 4  # PurlDB matching and the warehouse read the JSON results
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, TransientServiceError)
+
+
+def _has_upload(project: dict[str, Any]) -> bool:
+    return any(source.get("is_uploaded") for source in project.get("input_sources") or [])
+
+
+def _pipeline_added(client: ScanCodeIOClient, uuid: str, spec: str) -> dict[str, Any] | None:
+    return {} if any(_run_matches(run, spec) for run in client.get_project(uuid).get("runs", [])) else None
+
+
+def _run_started(client: ScanCodeIOClient, run_uuid: str) -> dict[str, Any] | None:
+    return None if RunStatus(client.get_run(run_uuid)["status"]) is RunStatus.NOT_STARTED else {}
 
 
 class ScanCodeIOScanOperator(LedgerToolOperator):
@@ -120,7 +137,13 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self._upload_once(client, project, fetched)
         for spec in specs:
             if not any(_run_matches(run, spec) for run in project.get("runs", [])):
-                client.add_pipeline(project["uuid"], spec, execute_now=False)
+                act_once(
+                    client.http.retry,
+                    functools.partial(client.add_pipeline, project["uuid"], spec, execute_now=False),
+                    functools.partial(_pipeline_added, client, project["uuid"], spec),
+                    is_transient=_transient,
+                    what=f"adding pipeline {spec} to {name}",
+                )
                 self.log.info("Added pipeline %s to %s", spec, name)
         state = {
             "project_uuid": project["uuid"],
@@ -139,7 +162,13 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             self.log.info("Re-attached to ScanCode.io project %s (%s)", name, project["uuid"])
             return project
         try:
-            created = client.create_project(name, labels=list(self.labels or ()))
+            created = act_once(
+                client.http.retry,
+                lambda: client.create_project(name, labels=list(self.labels or ())),
+                lambda: client.find_project(name),
+                is_transient=_transient,
+                what=f"creating ScanCode.io project {name}",
+            )
         except PermanentServiceError as exc:
             if not is_name_taken(exc):
                 raise
@@ -158,7 +187,13 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             return
         with WorkFolder(self.task_id) as folder:
             local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
-            client.add_input(project["uuid"], upload_file=local)
+            act_once(
+                client.http.retry,
+                lambda: client.add_input(project["uuid"], upload_file=local),
+                lambda: {} if _has_upload(client.get_project(project["uuid"])) else None,
+                is_transient=_transient,
+                what=f"uploading {fetched.filename} to {project['name']}",
+            )
         self.log.info("Uploaded %s (%d bytes) to %s", fetched.filename, fetched.artefact.size, project["name"])
 
     def _advance(self, context: Context, client: ScanCodeIOClient, state: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +212,13 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                 self._recover(client, state, run, f"ended {status.value}")
                 continue
             if status is RunStatus.NOT_STARTED:
-                client.start_pipeline(run["uuid"])
+                act_once(
+                    client.http.retry,
+                    functools.partial(client.start_pipeline, run["uuid"]),
+                    functools.partial(_run_started, client, run["uuid"]),
+                    is_transient=_transient,
+                    what=f"starting run {run['uuid']}",
+                )
                 self.log.info("Started %s run %s", run["pipeline_name"], run["uuid"])
             self._active_run = run["uuid"]
             if wait_briefly(functools.partial(self._is_terminal, client, run["uuid"]), self.sync_grace_seconds):
