@@ -9,11 +9,13 @@ Replies follow the documented envelope: HTTP 200 with ``status "1"`` and ``data`
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -882,4 +884,18 @@ class WorkbenchServer(SandboxServer):
             "switches": self.wb.switches,
             "api_key_valability_days": self.wb.api_key_valability_days,
             "users": sorted(self.wb.users),
+            # for fault drills: how many processes of each kind were ever started, and the sha256
+            # of every stored upload (what the server holds, byte for byte)
+            "processes": dict(sorted(Counter(p.kind for p in list(self.wb.processes.values())).items())),
+            "uploads": {
+                scan.code: {
+                    "project": scan.project_code,
+                    "files": {
+                        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                        for f in sorted((self.wb.scan_dir(scan) / "uploads").glob("*"))
+                        if f.is_file()
+                    },
+                }
+                for scan in list(self.wb.scans.values())
+            },
         }

@@ -241,6 +241,15 @@ class HttpTransport:
             error, _ = failure(self.service, method, url, None, cause=describe_exception(exc))
             error.unsent = never_connected(exc)
             raise error from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # the answer broke off mid-body: the server acted (it was answering), the body is lost
+            raise TransientServiceError.from_response(
+                service=self.service,
+                method=method,
+                url=url,
+                status=None,
+                detail=f"the answer broke off mid-body: {describe_exception(exc)}",
+            ) from exc
         if response.status_code < 400:
             return response
         error, retry_after = failure(

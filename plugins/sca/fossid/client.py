@@ -333,8 +333,15 @@ class FossIDClient:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
-                log.warning("FossID upload of %s to %s broke off: removing it, uploading again", path.name, scan_code)
-                self.remove_uploaded_content(scan_code, path.name)
+                held = (self.get_scan(scan_code) or {}).get("uploaded_files") or []
+                log.warning(
+                    "FossID upload of %s to %s broke off (the scan holds %s): uploading it again",
+                    path.name,
+                    scan_code,
+                    ", ".join(map(str, held)) or "nothing",
+                )
+                if path.name in held:  # removing a file that is not there is an error in Workbench
+                    self.remove_uploaded_content(scan_code, path.name)
             return self._upload_once(scan_code, path, chunk_threshold, chunk_size)
 
         return self.http.retry.call(

@@ -143,6 +143,10 @@ class ArtefactStore:
     def exists(self, uri: str) -> bool:
         return bool(self.path(uri).exists())
 
+    def uri_for(self, rel: str) -> str:
+        """The URI an artefact stored under ``rel`` has (whether or not it exists yet)."""
+        return str(self._under(rel))
+
     def open(self, uri: str) -> IO[bytes]:
         path = self.path(uri)
         if not path.exists():

@@ -259,8 +259,18 @@ class FossIDScanOperator(LedgerToolOperator):
         return current
 
     def _reports(self, client: FossIDClient, state: dict[str, Any]) -> None:
+        """Each report once. The ids of report processes started are kept in the artefact store
+        beside the reports, so a later try (the first one died after starting them) downloads
+        them rather than starting the same reports again: Workbench cannot list them."""
         code = state["scan_code"]
         key = ScanKey(self.tool, state["sha256"], state["settings"])
+        started_rel = f"tools/fossid/{key.short}/report-processes.json"
+        started_uri = self.store.uri_for(started_rel)
+        if not state["pending_reports"] and self.store.exists(started_uri):
+            earlier = self.store.read_json(started_uri)
+            if earlier.get("scan_code") == code:
+                state["pending_reports"] = dict(earlier.get("processes") or {})
+                self.log.info("Report processes an earlier try started: %s", state["pending_reports"])
         for report_type in list(self.report_types):
             if report_type in state["reports"]:
                 continue
@@ -281,6 +291,7 @@ class FossIDScanOperator(LedgerToolOperator):
                             pid = ""
                         else:
                             state["pending_reports"][report_type] = pid
+                            self.store.put_json({"scan_code": code, "processes": state["pending_reports"]}, started_rel)
                     if pid:
                         self._wait(client, state, "REPORT_GENERATION", pid)
                         local = client.download_report("scans", pid, folder / target_name)
