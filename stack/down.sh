@@ -9,10 +9,10 @@ cat "$PIDS"/*.pid 2>/dev/null >>"$PIDS/sessions" || true
 
 stop_group() {  # pidfile
   local pidf=$1 pid name; pid=$(cat "$pidf"); name=$(basename "$pidf" .pid)
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pidf"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 30))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+    while pid_alive "$pidf" && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
     log "stopped $name (pid $pid)"
   fi
   # Whatever is left of the group (LocalExecutor workers, gunicorn workers) is killed, also when

@@ -47,7 +47,11 @@ files_key() { cat "$@" | sha256sum | cut -c1-12; }
 AIRFLOW_VENV="$CACHE_DIR/venv-airflow-$(files_key "$ROOT/requirements.txt" "$ROOT/requirements.lock")"
 SCIO_VENV="$CACHE_DIR/venv-scancodeio-$(files_key "$ROOT/stack/scio/requirements-scio.txt" "$ROOT/stack/scio/requirements-scio.lock")"
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() {  # a zombie (killed, not yet reaped by an init that does not reap) is not alive
+  [ -f "$1" ] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
 
 # Every process the stack starts leads its own session (setsid), and the session ids are kept in
 # $RUN_DIR/pids/sessions. Children stay in their session when their parent dies (LocalExecutor

@@ -16,7 +16,7 @@ start_bg() {  # name command...: start a server in its own session (PID == PGID)
   if pid_alive "$PIDS/$name.pid"; then return 0; fi
   if [ -f "$PIDS/$name.pid" ]; then  # its leader died (SIGKILL): what is left of its session goes too
     local old left; old=$(cat "$PIDS/$name.pid")
-    left=$(ps -eo pid=,sid= | awk -v s="$old" '$2 == s {print $1}')
+    left=$(ps -eo pid=,sid=,stat= | awk -v s="$old" '$2 == s && $3 !~ /^Z/ {print $1}')
     if [ -n "$left" ]; then
       # shellcheck disable=SC2086
       kill -KILL $left 2>/dev/null || true

@@ -1,0 +1,226 @@
+"""Components SIGKILLed mid-run, on the local stack: the triggerer, the scheduler, a task's own
+process, and ScanCode.io's RQ worker. After `make up` restarts what is missing, the run completes
+and every service holds exactly one remote object for the package (counted through the APIs).
+
+Each test scans its own freshly generated package, so nothing is reused from the ledger and the
+kill lands on real remote work. These tests stop and start stack components: they run one at a
+time, after the tests that only read the stack.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sca.fossid.client import FossIDClient
+from tests.conftest import ROOT, require_env, scio_settings
+
+DAG_ID = "sca_scan"
+FOSSID_PROJECT = "sca-kill-tests"
+pytestmark = pytest.mark.disruptive
+
+
+def make_package(tag: str) -> str:
+    """A small source package nobody has scanned: Python files with a license header."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for i in range(30):
+            body = (
+                f"# SPDX-License-Identifier: MIT\n# module {i} of {tag}\n\n"
+                + "\n".join(f"def f{i}_{j}(x):\n    return x * {j}  # {os.urandom(8).hex()}\n" for j in range(60))
+            ).encode()
+            info = tarfile.TarInfo(f"{tag}/src/m{i}.py")
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+    name = f"{tag}.tar.gz"
+    (Path(require_env("SCA_INPUTS_DIR")) / name).write_bytes(buffer.getvalue())
+    return name
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 300.0, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def run_dir() -> Path:
+    return Path(os.environ.get("SCA_RUN_DIR", ROOT / ".run"))
+
+
+def kill_session(component: str) -> int:
+    """SIGKILL every process in the session of a stack component (it leads its own session)."""
+    leader = int((run_dir() / "pids" / f"{component}.pid").read_text())
+    out = subprocess.run(["ps", "-eo", "pid=,sid="], capture_output=True, text=True, check=True).stdout
+    pids = [int(p) for p, s in (line.split() for line in out.splitlines()) if int(s) == leader]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+def make_up() -> None:
+    subprocess.run(["make", "up"], cwd=ROOT, check=True, capture_output=True, timeout=600)
+
+
+def ti(airflow_api, run_id: str, task_id: str) -> dict[str, Any]:
+    return next(t for t in airflow_api.task_instances(DAG_ID, run_id) if t["task_id"] == task_id)
+
+
+def scio_projects(stem: str) -> list[str]:
+    url, token = scio_settings()
+    page = requests.get(
+        f"{url}/api/projects/", params={"name__contains": stem}, headers={"Authorization": f"Token {token}"}, timeout=30
+    ).json()
+    return sorted(p["name"] for p in page["results"])
+
+
+def fossid() -> FossIDClient:
+    conn = json.loads(require_env("AIRFLOW_CONN_FOSSID_DEFAULT"))
+    return FossIDClient(f"http://{conn['host']}:{conn['port']}", conn["login"], conn["password"])
+
+
+def fossid_scans(stem: str) -> list[str]:
+    return sorted(s["code"] for s in fossid().get_all_scans(FOSSID_PROJECT) if stem in str(s.get("code")))
+
+
+def purldb_matchings() -> int:
+    conn = json.loads(require_env("AIRFLOW_CONN_PURLDB_DEFAULT"))
+    counts = requests.get(f"http://{conn['host']}:{conn['port']}/_sandbox/requests", timeout=30).json()
+    return int(counts.get("POST /api/matching/", 0))
+
+
+def start_scan(airflow_api, tag: str, **conf: Any) -> str:
+    airflow_api.wait_for_dag(DAG_ID)
+    body = {"input": make_package(tag), "gate_action": "warn", "fossid_project": FOSSID_PROJECT, **conf}
+    return str(airflow_api.trigger(DAG_ID, body)["dag_run_id"])
+
+
+def finish_and_count(airflow_api, run_id: str, tag: str, matchings_before: int) -> dict[str, Any]:
+    run = airflow_api.wait(DAG_ID, run_id, timeout=900)
+    states = {t["task_id"]: t["state"] for t in airflow_api.task_instances(DAG_ID, run_id)}
+    return {
+        "run": run["state"],
+        "tasks": states,
+        "scancodeio projects": len(scio_projects(tag)),
+        "fossid scans": len(fossid_scans(tag)),
+        "purldb matchings": purldb_matchings() - matchings_before,
+    }
+
+
+EXPECTED = {
+    "run": "success",
+    "tasks": {
+        "scan.fetch": "success",
+        "scan.scancodeio": "success",
+        "scan.purldb": "success",
+        "scan.fossid": "success",
+        "scan.report": "success",
+        "enforce_gate": "success",
+    },
+    "scancodeio projects": 1,
+    "fossid scans": 1,
+    "purldb matchings": 1,
+}
+
+
+@pytest.fixture
+def tag() -> str:
+    return f"kill-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def slow_fossid_scans() -> Any:
+    """FossID scans that take 45 s, so the FossID task is surely deferred when a component dies."""
+    conn = json.loads(require_env("AIRFLOW_CONN_FOSSID_DEFAULT"))
+    url = f"http://{conn['host']}:{conn['port']}/_sandbox/config"
+    before = requests.get(url, timeout=30).json()["timings"]["scan_seconds"]
+    requests.post(url, json={"scan_seconds": 45}, timeout=30).raise_for_status()
+    yield
+    requests.post(url, json={"scan_seconds": before}, timeout=30).raise_for_status()
+
+
+@pytest.fixture(autouse=True)
+def stack_back_up_afterwards():
+    yield
+    make_up()
+
+
+def test_the_triggerer_killed_while_a_scan_is_deferred(airflow_api, tag: str, slow_fossid_scans: None) -> None:
+    matchings = purldb_matchings()
+    run_id = start_scan(airflow_api, tag)
+    wait_until("the FossID task deferred", lambda: ti(airflow_api, run_id, "scan.fossid")["state"] == "deferred")
+    assert kill_session("airflow-triggerer") >= 1
+    time.sleep(5)
+    make_up()
+    assert finish_and_count(airflow_api, run_id, tag, matchings) == EXPECTED
+
+
+def test_the_scheduler_killed_mid_run(airflow_api, tag: str, slow_fossid_scans: None) -> None:
+    matchings = purldb_matchings()
+    run_id = start_scan(airflow_api, tag)
+    wait_until("the FossID task deferred", lambda: ti(airflow_api, run_id, "scan.fossid")["state"] == "deferred")
+    assert kill_session("airflow-scheduler") >= 1  # the scheduler and its LocalExecutor workers
+    time.sleep(5)
+    make_up()
+    assert finish_and_count(airflow_api, run_id, tag, matchings) == EXPECTED
+
+
+def test_a_task_process_killed_after_it_submitted(airflow_api, tag: str) -> None:
+    """The ScanCode.io task's own process dies right after it created its project: the scheduler
+    fails it when its heartbeat stops, and the retry re-attaches to the same project."""
+    matchings = purldb_matchings()
+    run_id = start_scan(airflow_api, tag)
+    wait_until("the ScanCode.io project", lambda: scio_projects(tag), interval=0.3)
+    task = ti(airflow_api, run_id, "scan.scancodeio")
+    assert task["state"] == "running", "the task defers only after a 10 s wait in the worker"
+    title = f"airflow worker -- {task['id']}"  # the process the LocalExecutor forked for this try
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
+    killed = [int(pid) for pid, args in (line.strip().split(None, 1) for line in out.splitlines()) if args == title]
+    assert len(killed) == 1, f"processes titled {title!r}: {killed}"
+    os.kill(killed[0], signal.SIGKILL)
+    result = finish_and_count(airflow_api, run_id, tag, matchings)
+    assert result == EXPECTED
+    assert ti(airflow_api, run_id, "scan.scancodeio")["try_number"] == 2, "the killed try was retried"
+
+
+def test_the_scancodeio_worker_killed_mid_pipeline(airflow_api, tag: str) -> None:
+    """The RQ worker and its work-horse die mid-run and come back at once: ScanCode.io keeps the run
+    `running` (its job is still marked started), so our wait sees no progress for stall_minutes,
+    stops the run, resets the project and runs the pipeline again."""
+    matchings = purldb_matchings()
+    run_id = start_scan(airflow_api, tag, stall_minutes=1)
+    url, token = scio_settings()
+
+    def running_run() -> bool:
+        names = scio_projects(tag)
+        if not names:
+            return False
+        project = requests.get(
+            f"{url}/api/projects/", params={"name": names[0]}, headers={"Authorization": f"Token {token}"}, timeout=30
+        ).json()["results"][0]
+        detail = requests.get(project["url"], headers={"Authorization": f"Token {token}"}, timeout=30).json()
+        return any(r["status"] == "running" for r in detail["runs"])
+
+    wait_until("a running ScanCode.io run", running_run, interval=0.5)
+    assert kill_session("scio-worker") >= 2  # the worker and its work-horse
+    make_up()
+    result = finish_and_count(airflow_api, run_id, tag, matchings)
+    assert result == EXPECTED
+    tries = ti(airflow_api, run_id, "scan.scancodeio")["try_number"]
+    assert "recovering (1 of 2)" in airflow_api.task_log(DAG_ID, run_id, "scan.scancodeio", tries)
