@@ -19,6 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "include" / "demo"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that kill stack components run after every test that only uses the stack; the
+    checks of what the whole suite left behind run last."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("final"):
+            return 2
+        return 1 if item.get_closest_marker("disruptive") else 0
+
+    items.sort(key=rank)
+
+
 def require_env(name: str) -> str:
     value = os.environ.get(name)
     if not value:
