@@ -57,7 +57,7 @@ psql_admin() { psql -h "$SCA_HOST" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 
 
 ensure_postgres() {
   if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
-    mkdir -p "$PG_DIR"; [ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"
+    (umask 022; mkdir -p "$PG_DIR"); [ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"  # its parent must be traversable by postgres
     as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
