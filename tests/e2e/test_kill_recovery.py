@@ -74,6 +74,32 @@ def kill_session(component: str) -> int:
     return len(pids)
 
 
+STACK_PROCESS_MARKS = (
+    "airflow ",
+    "LocalExecutor",
+    "scanpipe",
+    "gunicorn",
+    "rq:",
+    "sandboxes.",
+    "http.server",
+    "redis-server",
+)
+
+
+def stack_processes() -> list[str]:
+    """Processes of the stack still alive (zombies awaiting their reaper do not count)."""
+    ours = {os.getpid(), os.getppid()}
+    out = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        pid, stat, args = line.strip().split(None, 2)
+        if int(pid) in ours or stat.startswith("Z") or "pytest" in args:
+            continue
+        if any(mark in args for mark in STACK_PROCESS_MARKS):
+            found.append(f"{pid} {args[:120]}")
+    return found
+
+
 def make_up() -> None:
     subprocess.run(["make", "up"], cwd=ROOT, check=True, capture_output=True, timeout=600)
 
@@ -172,10 +198,13 @@ def test_the_triggerer_killed_while_a_scan_is_deferred(airflow_api, tag: str, sl
 
 
 def test_the_scheduler_killed_mid_run(airflow_api, tag: str, slow_fossid_scans: None) -> None:
+    """SIGKILL of the scheduler alone (its LocalExecutor workers are orphaned; `make up` kills
+    them and starts a new scheduler); the run completes."""
     matchings = purldb_matchings()
     run_id = start_scan(airflow_api, tag)
     wait_until("the FossID task deferred", lambda: ti(airflow_api, run_id, "scan.fossid")["state"] == "deferred")
-    assert kill_session("airflow-scheduler") >= 1  # the scheduler and its LocalExecutor workers
+    leader = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
+    os.kill(leader, signal.SIGKILL)  # the scheduler alone: its LocalExecutor workers outlive it
     time.sleep(5)
     make_up()
     assert finish_and_count(airflow_api, run_id, tag, matchings) == EXPECTED
@@ -224,3 +253,14 @@ def test_the_scancodeio_worker_killed_mid_pipeline(airflow_api, tag: str) -> Non
     assert result == EXPECTED
     tries = ti(airflow_api, run_id, "scan.scancodeio")["try_number"]
     assert "recovering (1 of 2)" in airflow_api.task_log(DAG_ID, run_id, "scan.scancodeio", tries)
+
+
+def test_make_down_after_a_killed_scheduler_leaves_no_process() -> None:
+    leader = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
+    workers = [p for p in stack_processes() if "LocalExecutor" in p]
+    assert len(workers) == 8, workers  # [core] parallelism
+    os.kill(leader, signal.SIGKILL)
+    time.sleep(2)
+    assert len([p for p in stack_processes() if "LocalExecutor" in p]) == 8, "the workers outlive it"
+    subprocess.run(["make", "down"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert stack_processes() == [], "make down must leave no process of the stack"
