@@ -60,6 +60,23 @@ def parse_modes(value: Any) -> list[str]:
     return names
 
 
+def add_fault_arguments(parser: Any) -> None:
+    """The fault switches every sandbox takes on its command line."""
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--fault-modes",
+        type=parse_modes,
+        default=["before"],
+        help="comma list of before, after, drop_after, reset_mid, stall (see sandboxes/common/server.py)",
+    )
+    parser.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall fault waits")
+
+
+def faults_from_arguments(args: Any) -> Faults:
+    return Faults(args.latency_ms, args.error_rate, modes=args.fault_modes, stall_seconds=args.stall_seconds)
+
+
 def compile_paths(value: Any) -> list[re.Pattern[str]] | None:
     if value is None:
         return None

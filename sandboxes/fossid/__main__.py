@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from sandboxes.common.server import Faults, parse_modes
+from sandboxes.common.server import add_fault_arguments, faults_from_arguments
 from sandboxes.fossid.server import WorkbenchServer
 from sandboxes.fossid.state import Timings, Workbench
 
@@ -32,15 +32,7 @@ def main() -> None:
     parser.add_argument("--api-key-valability-days", type=int, default=90)
     parser.add_argument("--scan-seconds", type=float, default=4.0)
     parser.add_argument("--queue-seconds", type=float, default=1.0)
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument(
-        "--fault-modes",
-        type=parse_modes,
-        default=["before"],
-        help="comma list of before, after, drop_after, reset_mid, stall (see sandboxes/common/server.py)",
-    )
-    parser.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall fault waits")
+    add_fault_arguments(parser)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -53,7 +45,7 @@ def main() -> None:
     if args.expired_user:
         name, _, key = args.expired_user.partition(":")
         wb.add_user(name, key, key_age_days=args.api_key_valability_days + 30)
-    faults = Faults(args.latency_ms, args.error_rate, modes=args.fault_modes, stall_seconds=args.stall_seconds)
+    faults = faults_from_arguments(args)
     server = WorkbenchServer((args.host, args.port), wb, faults, args.verbose)
     print(f"FossID Workbench sandbox {args.version} on http://{args.host}:{args.port}/api.php", flush=True)
     server.serve_forever()

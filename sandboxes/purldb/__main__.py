@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from sandboxes.common.server import Faults, parse_modes
+from sandboxes.common.server import add_fault_arguments, faults_from_arguments
 from sandboxes.purldb.server import ANON_RATE_PER_HOUR, USER_RATE_PER_HOUR, Index, PurlDBServer
 
 
@@ -50,15 +50,7 @@ def main() -> None:
     parser.add_argument("--throttle-per-hour", type=int, default=None, help="both rates at once")
     parser.add_argument("--anon-throttle-per-hour", type=int, default=ANON_RATE_PER_HOUR)
     parser.add_argument("--user-throttle-per-hour", type=int, default=USER_RATE_PER_HOUR)
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument(
-        "--fault-modes",
-        type=parse_modes,
-        default=["before"],
-        help="comma list of before, after, drop_after, reset_mid, stall (see sandboxes/common/server.py)",
-    )
-    parser.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall fault waits")
+    add_fault_arguments(parser)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -72,7 +64,7 @@ def main() -> None:
     server = PurlDBServer(
         (args.host, args.port),
         index,
-        Faults(args.latency_ms, args.error_rate, modes=args.fault_modes, stall_seconds=args.stall_seconds),
+        faults_from_arguments(args),
         token=args.token,
         require_authentication=args.require_authentication,
         public_setup=args.public_setup,

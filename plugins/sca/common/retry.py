@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -55,6 +55,15 @@ class RetryPolicy:
     def _stop(self) -> tenacity.stop.stop_base:
         return tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.max_total_seconds)
 
+    def _settings(self, retry_if: Callable[[BaseException], bool]) -> dict[str, Any]:
+        return {
+            "stop": self._stop(),
+            "wait": self._wait,
+            "retry": tenacity.retry_if_exception(retry_if),
+            "before_sleep": self._before_sleep,
+            "reraise": True,
+        }
+
     @staticmethod
     def _before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -70,15 +79,7 @@ class RetryPolicy:
     ) -> T:
         """Run ``attempt`` until it returns, or raise its last error once ``retry_if`` says no
         or the attempts or the total time are spent."""
-        retrying = tenacity.Retrying(
-            stop=self._stop(),
-            wait=self._wait,
-            retry=tenacity.retry_if_exception(retry_if),
-            sleep=sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
-        return retrying(attempt)
+        return tenacity.Retrying(sleep=sleep, **self._settings(retry_if))(attempt)
 
     async def acall(
         self,
@@ -88,15 +89,7 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> T:
         """``call`` for coroutines (triggers): the waits are ``asyncio.sleep``, never blocking."""
-        retrying = tenacity.AsyncRetrying(
-            stop=self._stop(),
-            wait=self._wait,
-            retry=tenacity.retry_if_exception(retry_if),
-            sleep=sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
-        return await retrying(attempt)
+        return await tenacity.AsyncRetrying(sleep=sleep, **self._settings(retry_if))(attempt)
 
 
 def act_once[R](
