@@ -142,15 +142,20 @@ def test_retention_dry_run_lists_then_a_real_run_removes(airflow_api, fresh_sdis
     assert [s for s in fossid.get_all_scans("sca-scans") if s.get("code") == scan_code] == []
 
 
-def test_a_failed_scancodeio_run_is_reset_and_run_again_by_the_next_scan(airflow_api, demo_dir) -> None:
-    """find_vulnerabilities fails here (no VulnerableCode is configured): the first run's failure
-    must not be re-found by the next scan of the same key; the project is reset and run again."""
+def test_a_failed_scancodeio_run_is_reset_and_run_again_within_its_budget(airflow_api, demo_dir) -> None:
+    """find_vulnerabilities fails here (no VulnerableCode is configured). A failed run is reset and
+    run again twice within the try (a failure can be a killed worker's), then the task fails
+    without Airflow retries; the next DAG run of the same key starts a new budget and does not
+    re-find the old failure as its answer."""
     wheel = "six-1.16.0-py2.py3-none-any.whl"
     conf = {"input": wheel, "scancodeio_pipelines": ["find_vulnerabilities"], "run_fossid": False, "run_purldb": False}
     key = ScanKey("scancodeio", sha256_of(demo_dir / wheel), scancodeio_settings(["find_vulnerabilities"], None))
     first = run_and_wait(airflow_api, DAG_ID, conf)
     scio_ti = first["tis"]["scan.scancodeio"]
-    assert (scio_ti["state"], scio_ti["try_number"]) == ("failed", 1), "a failed remote run is not retried"
+    assert (scio_ti["state"], scio_ti["try_number"]) == ("failed", 1), "the recoveries happen within the try"
+    log = airflow_api.task_log(DAG_ID, first["run_id"], "scan.scancodeio")
+    assert "ended failure: recovering (1 of 2)" in log and "ended failure: recovering (2 of 2)" in log
+    assert "not recovered again (2 recoveries in this try" in log
     report = airflow_api.xcom(DAG_ID, first["run_id"], "scan.report")
     assert (report["verdict"], report["missing"]) == ("incomplete", ["scancodeio"])
     conn = connect(require_env("AIRFLOW_CONN_SCA_RESULTS_DB"))
@@ -164,7 +169,7 @@ def test_a_failed_scancodeio_run_is_reset_and_run_again_by_the_next_scan(airflow
 
     second = run_and_wait(airflow_api, DAG_ID, conf)
     log = airflow_api.task_log(DAG_ID, second["run_id"], "scan.scancodeio")
-    assert f"Project {entry.remote_name} has find_vulnerabilities run {failed_run['uuid']} failure; resetting it" in log
+    assert f"find_vulnerabilities run {failed_run['uuid']} ended failure: recovering (1 of 2)" in log
     (rerun,) = scio_client().get_project(entry.remote_id)["runs"]
     assert rerun["uuid"] != failed_run["uuid"] and rerun["status"] == "failure"
 

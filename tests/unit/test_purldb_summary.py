@@ -32,7 +32,7 @@ def test_only_files_of_substance_count_as_matches() -> None:
     assert summary == {
         "scanned_files": 4,
         "matched_files": 1,
-        "coverage": 0.25,
+        "coverage": 0.5,
         "packages": [
             {
                 "purl": "pkg:pypi/urllib3@2.2.1",

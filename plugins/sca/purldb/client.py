@@ -297,9 +297,9 @@ MIN_EVIDENCE_BYTES = 32
 
 def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
     """Matched files per package (by purl: a wheel and an sdist of one release are one package)
-    and the share of scanned files that matched. Files under ``MIN_EVIDENCE_BYTES`` (by the
-    size in the results, else in the scan) never count as a match; ``trivial_matches`` says how
-    many were set aside."""
+    and the share of the scanned files of substance that matched. Files under
+    ``MIN_EVIDENCE_BYTES`` (by the size in the results, else in the scan) never count as a match
+    nor in the coverage; ``trivial_matches`` says how many matches were set aside."""
     scanned = [f for f in scan.get("files", []) if f.get("type") == "file"]
     sizes = {f.get("path"): f.get("size") for f in scanned}
 
@@ -310,6 +310,7 @@ def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> di
     candidates = [f for f in results.get("files", []) if f.get("type") == "file"]
     files = [f for f in candidates if size_of(f) >= MIN_EVIDENCE_BYTES]
     trivial = sum(1 for f in candidates if f.get("for_packages") and size_of(f) < MIN_EVIDENCE_BYTES)
+    substantive = [f for f in scanned if size_of(f) >= MIN_EVIDENCE_BYTES]
     by_uid = {p["package_uid"]: p for p in results.get("packages", []) if p.get("package_uid")}
     matched: dict[str, dict[str, Any]] = {}
     for item in files:
@@ -334,7 +335,8 @@ def summarize_matches(scan: Mapping[str, Any], results: Mapping[str, Any]) -> di
     return {
         "scanned_files": len(scanned),
         "matched_files": len(matched_files),
-        "coverage": round(len(matched_files) / len(scanned), 4) if scanned else 0.0,
+        # the share of the files of substance that matched (trivial ones can match nothing)
+        "coverage": round(len(matched_files) / len(substantive), 4) if substantive else 0.0,
         "packages": [matched[purl] for purl in sorted(matched)],
         "trivial_matches": trivial,
     }
