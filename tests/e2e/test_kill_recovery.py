@@ -32,11 +32,11 @@ FOSSID_PROJECT = "sca-kill-tests"
 pytestmark = pytest.mark.disruptive
 
 
-def make_package(tag: str) -> str:
-    """A small source package nobody has scanned: Python files with a license header."""
+def make_package(tag: str, files: int = 30) -> str:
+    """A source package nobody has scanned: Python files with a license header."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for i in range(30):
+        for i in range(files):
             body = (
                 f"# SPDX-License-Identifier: MIT\n# module {i} of {tag}\n\n"
                 + "\n".join(f"def f{i}_{j}(x):\n    return x * {j}  # {os.urandom(8).hex()}\n" for j in range(60))
@@ -131,9 +131,9 @@ def purldb_matchings() -> int:
     return int(counts.get("POST /api/matching/", 0))
 
 
-def start_scan(airflow_api, tag: str, **conf: Any) -> str:
+def start_scan(airflow_api, tag: str, files: int = 30, **conf: Any) -> str:
     airflow_api.wait_for_dag(DAG_ID)
-    body = {"input": make_package(tag), "gate_action": "warn", "fossid_project": FOSSID_PROJECT, **conf}
+    body = {"input": make_package(tag, files), "gate_action": "warn", "fossid_project": FOSSID_PROJECT, **conf}
     return str(airflow_api.trigger(DAG_ID, body)["dag_run_id"])
 
 
@@ -264,3 +264,48 @@ def test_make_down_after_a_killed_scheduler_leaves_no_process() -> None:
     assert len([p for p in stack_processes() if "LocalExecutor" in p]) == 8, "the workers outlive it"
     subprocess.run(["make", "down"], cwd=ROOT, check=True, capture_output=True, timeout=300)
     assert stack_processes() == [], "make down must leave no process of the stack"
+
+
+def mark_failed(airflow_api, run_id: str, task_id: str) -> None:
+    """What a user does in the UI: mark the task instance failed."""
+    airflow_api.http.request(
+        "PATCH", f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}", json={"new_state": "failed"}
+    )
+
+
+def test_deferred_tasks_marked_failed_stop_their_remote_work(airflow_api, tag: str, slow_fossid_scans: None) -> None:
+    """Marked failed while deferred, the tasks' triggers stop what they wait for: the FossID scan
+    is cancelled (Workbench reports it FAILED, "The process was cancelled") and the ScanCode.io
+    run ends `stopped`."""
+    run_id = start_scan(airflow_api, tag, files=400, run_purldb=False)
+    wait_until(
+        "both tools deferred",
+        lambda: {ti(airflow_api, run_id, t)["state"] for t in ("scan.fossid", "scan.scancodeio")} == {"deferred"},
+        interval=0.5,
+    )
+    mark_failed(airflow_api, run_id, "scan.fossid")
+    mark_failed(airflow_api, run_id, "scan.scancodeio")
+    (code,) = fossid_scans(tag)
+    cancelled = wait_until(
+        "the FossID scan cancelled",
+        lambda: (status := fossid().check_status(code, "SCAN")).status.value == "FAILED" and status,
+        timeout=60,
+    )
+    assert "cancelled" in cancelled.comment.lower()
+    url, token = scio_settings()
+    (name,) = scio_projects(tag)
+    headers = {"Authorization": f"Token {token}"}
+    project = requests.get(f"{url}/api/projects/", params={"name": name}, headers=headers, timeout=30).json()
+    detail_url = project["results"][0]["url"]
+    statuses = wait_until(
+        "the ScanCode.io run stopped",
+        lambda: (
+            [r["status"] for r in requests.get(detail_url, headers=headers, timeout=30).json()["runs"]]
+            if all(
+                r["status"] != "running" for r in requests.get(detail_url, headers=headers, timeout=30).json()["runs"]
+            )
+            else None
+        ),
+        timeout=60,
+    )
+    assert statuses == ["stopped"]

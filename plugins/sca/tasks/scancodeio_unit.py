@@ -16,7 +16,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from sca.common.errors import NotFoundError, PermanentServiceError, RunFailedError, TransientServiceError
-from sca.common.pipeline_run import raise_for_event, raise_for_run
+from sca.common.pipeline_run import raise_for_event, run_failure_message
 from sca.common.polling import wait_briefly
 from sca.common.retry import act_once
 from sca.core.keys import ScanKey, scancodeio_settings
@@ -243,12 +243,14 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         restored) so every pipeline runs again; after ``max_recoveries`` the run's failure is raised."""
         done = int(state.get("recoveries", 0))
         if done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS:
-            raise_for_run(run)
             what = why if run["uuid"] in why else f"ScanCode.io run {run['uuid']} ({run.get('pipeline_name')}) {why}"
+            # the run's own output (its traceback's tail) follows the one-line reason
+            output = run_failure_message(run, SERVICE).split("\n", 1)[1:] if RunStatus(run["status"]).is_failed else []
             raise RunFailedError(
                 f"{what}; not recovered again ({done} recoveries in this try, "
-                f"try {state.get('attempt')} of the key in this DAG run)",
+                f"try {state.get('attempt')} of the key in this DAG run)" + "".join("\n" + o for o in output),
                 service=SERVICE,
+                detail={"status": run["status"], "run": run["uuid"]},
             )
         state["recoveries"] = done + 1
         self.log.warning(
