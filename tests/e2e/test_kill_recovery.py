@@ -277,12 +277,13 @@ def test_deferred_tasks_marked_failed_stop_their_remote_work(airflow_api, tag: s
     """Marked failed while deferred, the tasks' triggers stop what they wait for: the FossID scan
     is cancelled (Workbench reports it FAILED, "The process was cancelled") and the ScanCode.io
     run ends `stopped`."""
-    run_id = start_scan(airflow_api, tag, files=400, run_purldb=False)
+    run_id = start_scan(airflow_api, tag, files=3000, run_purldb=False)  # a ScanCode.io run of minutes
     wait_until(
         "both tools deferred",
         lambda: {ti(airflow_api, run_id, t)["state"] for t in ("scan.fossid", "scan.scancodeio")} == {"deferred"},
         interval=0.5,
     )
+    time.sleep(15)  # the triggers are running (their first poll is after 10 s): a user's pace
     mark_failed(airflow_api, run_id, "scan.fossid")
     mark_failed(airflow_api, run_id, "scan.scancodeio")
     (code,) = fossid_scans(tag)
