@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError, TransientServiceError
 from sca.common.retry import RetryPolicy, act_once
 from sca.common.transport import AsyncHttpTransport, HttpTransport
@@ -120,15 +122,10 @@ def envelope_data(reply: Any, *, group: str, action: str, url: str, username: st
     )
 
 
-# Actions that change the server but whose repetition leaves it as one call would: removing an
-# upload that is already gone is the same removal.
-REPEATABLE_ACTIONS = frozenset({"remove_uploaded_content"})
-
-
 def is_read_action(action: str) -> bool:
-    """Workbench actions that only read (get_*, list_*, check_status, getConfig), or whose
-    repetition is harmless: these are retried like GETs."""
-    return action.startswith(("get", "list", "check_status")) or action in REPEATABLE_ACTIONS
+    """Workbench actions that only read (get_*, list_*, check_status, getConfig): retried like
+    GETs. (Not even a removal is repeatable: removing a file that is gone is an error.)"""
+    return action.startswith(("get", "list", "check_status"))
 
 
 def workbench_error_in(head: bytes) -> dict[str, Any] | None:
@@ -203,19 +200,34 @@ class FossIDClient:
         text/html, so the body itself is looked at, not the header."""
         from sca.common.files import write_stream_atomically
 
-        # a download, or a synchronous report rendered on request: nothing is created, safe to repeat
-        response = self.http.request(
-            "POST", self.url, json=self._body(group, action, data), stream=True, idempotent=True
+        # a download, or a synchronous report rendered on request: nothing is created, safe to
+        # repeat, so a body that breaks off mid-stream is fetched again whole
+        def attempt() -> Path:
+            response = self.http.request(
+                "POST", self.url, json=self._body(group, action, data), stream=True, idempotent=True
+            )
+            with response:
+                try:
+                    chunks = response.iter_content(1024 * 1024)
+                    first = next(chunks, b"")
+                    error = workbench_error_in(first)
+                    if error is not None:
+                        envelope_data(error, group=group, action=action, url=self.url, username=self.username)
+                        raise PermanentServiceError(
+                            f"FossID {group}/{action} answered a reply, not a file", service=SERVICE
+                        )
+                    write_stream_atomically(itertools.chain([first], chunks), destination)
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                    raise TransientServiceError(
+                        f"FossID {group}/{action} at {self.url}: the file broke off mid-stream ({exc})",
+                        service=SERVICE,
+                        url=self.url,
+                    ) from exc
+            return destination
+
+        return self.http.retry.call(
+            attempt, retry_if=lambda error: isinstance(error, TransientServiceError), sleep=self.http.sleep
         )
-        with response:
-            chunks = response.iter_content(1024 * 1024)
-            first = next(chunks, b"")
-            error = workbench_error_in(first)
-            if error is not None:
-                envelope_data(error, group=group, action=action, url=self.url, username=self.username)
-                raise PermanentServiceError(f"FossID {group}/{action} answered a reply, not a file", service=SERVICE)
-            write_stream_atomically(itertools.chain([first], chunks), destination)
-        return destination
 
     # -- server ----------------------------------------------------------------------------------
     def version(self) -> str:
@@ -317,6 +329,21 @@ class FossIDClient:
     def remove_uploaded_content(self, scan_code: str, filename: str | None = None) -> bool:
         return bool(self.call("scans", "remove_uploaded_content", scan_code=scan_code, filename=filename))
 
+    def remove_upload_once(self, scan_code: str, filename: str) -> None:
+        """Remove one uploaded file; after a lost answer, the scan's file list says if it is gone."""
+
+        def gone() -> bool | None:
+            return True if filename not in ((self.get_scan(scan_code) or {}).get("uploaded_files") or []) else None
+
+        act_once(
+            self.http.retry,
+            lambda: self.remove_uploaded_content(scan_code, filename),
+            gone,
+            is_transient=lambda error: isinstance(error, TransientServiceError),
+            sleep=self.http.sleep,
+            what=f"removing {filename} from FossID scan {scan_code}",
+        )
+
     def upload(
         self, scan_code: str, path: Path, *, chunk_threshold: int = CHUNK_THRESHOLD, chunk_size: int = CHUNK_SIZE
     ) -> int:
@@ -341,7 +368,7 @@ class FossIDClient:
                     ", ".join(map(str, held)) or "nothing",
                 )
                 if path.name in held:  # removing a file that is not there is an error in Workbench
-                    self.remove_uploaded_content(scan_code, path.name)
+                    self.remove_upload_once(scan_code, path.name)
             return self._upload_once(scan_code, path, chunk_threshold, chunk_size)
 
         return self.http.retry.call(

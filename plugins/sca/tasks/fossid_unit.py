@@ -178,7 +178,7 @@ class FossIDScanOperator(LedgerToolOperator):
             self.log.info("Scan %s already has %s (extraction %s)", code, ", ".join(uploaded), extraction.value)
             return
         for name in uploaded:  # an upload whose extraction never started or failed: replace it
-            client.remove_uploaded_content(code, name)
+            client.remove_upload_once(code, name)
         with WorkFolder(self.task_id) as folder:
             local = self.store.copy_to_local(fetched.artefact, folder, fetched.filename)
             requests_made = client.upload(code, local)
