@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the stack needs; idempotent and cached. Safe to run on every `make`.
-#  - redis-server (Debian package) when missing
+#  - redis-server, chromium (Debian packages) when missing
 #  - the project venv (Airflow + scancode-toolkit ...) from requirements.txt, constrained to the
 #    tested versions of every package in requirements.lock
 #  - the ScanCode.io 38.2.0 venv from stack/scio/requirements-scio.txt (+ requirements-scio.lock)
@@ -13,6 +13,7 @@ ensure_system_packages() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
   command -v curl >/dev/null || missing+=(curl)
+  command -v chromium >/dev/null || missing+=(chromium)  # the html report's browser test
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "missing system packages: ${missing[*]} (install them with apt-get as root)"
   log "installing system packages: ${missing[*]}"
