@@ -346,6 +346,11 @@ class FossIDReportsOperator(FossIDBaseOperator):
         name = f"fossid-{self.entity}-{report_type}.{REPORT_EXTENSIONS.get(report_type, 'bin')}"
         return Path(self.output_dir) / safe_filename(name)
 
+    def keep(self, report_type: str, path: Path) -> dict[str, Any]:
+        """What is returned of a downloaded report (a subclass moves it somewhere lasting: after a
+        deferral the task may resume on another worker, so a local path must not cross it)."""
+        return {"path": str(path), "bytes": path.stat().st_size}
+
     def execute(self, context: Context) -> dict[str, Any]:
         client = self.client()
         saved: dict[str, Any] = {}
@@ -410,7 +415,7 @@ class FossIDReportsOperator(FossIDBaseOperator):
             path = client.download_report(self.entity, process_id, self.target(report_type))
             if path.stat().st_size == 0:
                 raise RunFailedError(f"FossID returned an empty {report_type} report", service=SERVICE)
-            saved[report_type] = {"path": str(path), "bytes": path.stat().st_size}
+            saved[report_type] = self.keep(report_type, path)
             del pending[report_type]
             self.log.info("Saved FossID %s report: %s", report_type, path)
         return saved

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -33,6 +34,24 @@ class InputSink(Protocol):
     def put_input(
         self, chunks: Iterable[bytes], filename: str, media_type: str | None = None, max_bytes: int | None = None
     ) -> ArtefactRef: ...
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a URL answered last time: its ETag / Last-Modified, and the stored bytes they named."""
+
+    etag: str | None
+    last_modified: str | None
+    artefact: ArtefactRef
+
+
+class ValidatorCache(Protocol):
+    """Conditional fetching (``If-None-Match`` / ``If-Modified-Since``): where validators are kept
+    between nights (the warehouse's ``fetch_validators``); keyed by the URL, never storing it."""
+
+    def lookup(self, url: str) -> Validators | None: ...
+
+    def remember(self, url: str, etag: str | None, last_modified: str | None, artefact: ArtefactRef) -> None: ...
 
 
 def redact_url(value: str) -> str:
@@ -84,22 +103,30 @@ def download(
     max_bytes: int,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] | None = None,
+    validators: ValidatorCache | None = None,
 ) -> ArtefactRef:
     """Stream ``url`` into the store once. 5xx/429/resets (also mid-body: the partial write is
-    discarded) are retried; 4xx, an HTML page or a body over ``max_bytes`` are refused."""
+    discarded) are retried; 4xx, an HTML page or a body over ``max_bytes`` are refused. With
+    ``validators``, a source that answers 304 Not Modified is not downloaded again: the bytes
+    stored last time are used."""
 
     shown = redact_url(url)  # errors and logs never carry the URL's credentials
+    known = validators.lookup(url) if validators is not None else None
+    conditions = {}
+    if known is not None and known.etag:
+        conditions["If-None-Match"] = known.etag
+    if known is not None and known.last_modified:
+        conditions["If-Modified-Since"] = known.last_modified
 
     def attempt() -> ArtefactRef:
         try:
-            with requests.get(url, stream=True, timeout=(10, 300)) as response:
-                if response.status_code >= 400:
-                    cls = TransientServiceError if is_retryable_status(response.status_code) else PermanentServiceError
-                    raise cls(
-                        f"input URL {shown} answered HTTP {response.status_code}",
-                        status=response.status_code,
-                        url=shown,
-                    )
+            with requests.get(url, stream=True, timeout=(10, 300), headers=conditions) as response:
+                if response.status_code == 304 and known is not None:
+                    return known.artefact
+                if response.status_code >= 400 or response.status_code == 304:
+                    status = response.status_code
+                    cls = TransientServiceError if is_retryable_status(status) else PermanentServiceError
+                    raise cls(f"input URL {shown} answered HTTP {status}", status=status, url=shown)
                 content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 if content_type in REFUSED_CONTENT_TYPES:
                     raise InputError(
@@ -114,9 +141,13 @@ def download(
                     or unquote(urlparse(url).path.rsplit("/", 1)[-1])
                     or "input"
                 )
-                return store.put_input(
+                ref = store.put_input(
                     _limited(response.iter_content(CHUNK), max_bytes, f"URL {shown}"), safe_filename(name, "input")
                 )
+                etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+                if validators is not None and (etag or modified):
+                    validators.remember(url, etag, modified, ref)
+                return ref
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise TransientServiceError(
                 f"input URL {shown}: no complete answer ({describe_exception(exc)})", url=shown
@@ -135,6 +166,7 @@ def fetch_input(
     max_bytes: int,
     resolve_purl: Callable[[str], tuple[str, str]] | None = None,
     retry: RetryPolicy | None = None,
+    validators: ValidatorCache | None = None,
 ) -> InputRef:
     """Fetch a URL, a purl (resolved to a download URL by ``resolve_purl``) or an inputs-folder path."""
     value = value.strip()
@@ -150,7 +182,7 @@ def fetch_input(
         if resolve_purl is None:
             raise InputError(f"cannot resolve {value}: no purl resolver configured")
         url, resolved_by = resolve_purl(value)
-        ref = download(url, store, max_bytes, retry)
+        ref = download(url, store, max_bytes, retry, validators=validators)
         return InputRef(ref, ref.name, "purl", value, redact_url(url), value, resolved_by)
-    ref = download(value, store, max_bytes, retry)
+    ref = download(value, store, max_bytes, retry, validators=validators)
     return InputRef(ref, ref.name, "url", redact_url(value), redact_url(value))

@@ -26,7 +26,7 @@ from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCode
 from sca.purldb.client import MIN_EVIDENCE_BYTES, SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
 from sca.purldb.triggers import PurlDBMatchingTrigger
-from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+from sca.tasks.unit_base import LedgerToolOperator, WorkFolder, pull_same_index
 
 FILES_IN_RESULT = 20  # matched paths per package kept in the typed result; the warehouse has all
 
@@ -53,7 +53,7 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         return PurlDBHook(self.purldb_conn_id).get_conn()
 
     def scancodeio_result(self, context: Context) -> ScanCodeIOResult:
-        pulled = context["ti"].xcom_pull(task_ids=self.scancodeio_task_id)
+        pulled = pull_same_index(context, self.scancodeio_task_id)
         if not pulled:  # ScanCode.io did not run or failed: its own task says why; nothing to match
             reason = "not run: ScanCode.io produced no results for this scan"
             self.record(context, ToolRun(self.tool, ToolStatus.SKIPPED, reason=reason))

@@ -83,6 +83,7 @@ def fetch_into_store(
     from sca.store import warehouse
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
+    from sca.store.fetch_validators import WarehouseValidators
     from sca.tasks.unit_base import FETCH_TOOL, WorkFolder, error_reason, map_index_of, scan_id_from_context
 
     context = get_current_context()
@@ -107,6 +108,7 @@ def fetch_into_store(
                 store=store,
                 max_bytes=int(max_input_mb) * 1024 * 1024,
                 resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
+                validators=WarehouseValidators(conn, store.exists),
             )
             with WorkFolder("fetch") as folder:
                 local = store.copy_to_local(fetched.artefact, folder, fetched.filename)
@@ -128,6 +130,14 @@ def fetch_into_store(
     return bounded(fetched.as_dict())
 
 
+def report_folder(dag_id: str, run_id: str, unit_id: str, label: str | None = None) -> str:
+    """Where a unit's reports go in the artefact store (a mapped unit: one folder per item)."""
+    from sca.common.files import safe_filename
+
+    folder = f"reports/{dag_id}/{run_id}/{unit_id}"
+    return f"{folder}/{safe_filename(str(label), 'item')}" if label else folder
+
+
 def conclude(
     unit_id: str,
     input_task_id: str,
@@ -135,8 +145,10 @@ def conclude(
     enabled: dict[str, Any],
     fail_level: str,
     gate_action: str,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """Gate → warehouse load → reports → Asset events, from whatever the tool tasks recorded."""
+    """Gate → warehouse load → reports → Asset events, from whatever the tool tasks recorded.
+    ``label`` names the unit's report folder within the run (a portfolio item's id)."""
     from sca.core.gate import evaluate
     from sca.core.results import InputRef, ToolRun, ToolStatus, result_from_dict
     from sca.pipeline.fetch import redact_url
@@ -144,14 +156,14 @@ def conclude(
     from sca.store import warehouse
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
-    from sca.tasks.unit_base import FETCH_TOOL, as_bool, map_index_of, scan_id_from_context
+    from sca.tasks.unit_base import FETCH_TOOL, as_bool, map_index_of, pull_same_index, scan_id_from_context
 
     context = get_current_context()
     ti = context["ti"]
     scan_id = scan_id_from_context(context, unit_id)
     source = redact_url(str(source))
     store = ArtefactStore()
-    pulled = ti.xcom_pull(task_ids=input_task_id)
+    pulled = pull_same_index(context, input_task_id)
     fetched = InputRef.from_dict(pulled) if pulled else None
     conn = hook_connection()
     try:
@@ -217,7 +229,7 @@ def conclude(
             results={tool: result.as_dict() for tool, result in results.items()},
             artefacts=artefacts,
         )
-        folder = f"reports/{ti.dag_id}/{ti.run_id}/{unit_id}"
+        folder = report_folder(ti.dag_id, ti.run_id, unit_id, label)
         refs = {
             "summary.json": store.put_json(summary, f"{folder}/summary.json"),
             "summary.md": store.put_text(render_markdown(summary), f"{folder}/summary.md", "text/markdown"),
@@ -252,72 +264,81 @@ def conclude(
     )
 
 
-def scan_unit(
-    group_id: str = "scan",
+def scan_unit(group_id: str = "scan", **arguments: Any) -> TaskGroup:
+    """Build the unit as its own TaskGroup in the current DAG (``add_unit_tasks`` for the
+    arguments); its last task is ``report``."""
+    with TaskGroup(group_id) as group:
+        add_unit_tasks(group_id, **arguments)
+    return group
+
+
+def add_unit_tasks(
+    group_id: str,
     *,
-    input_value: str,
-    scancodeio_pipelines: str | Sequence[str] = ("scan_single_package",),
-    scancodeio_formats: str | Sequence[str] = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
-    run_purldb: str | bool = True,
-    run_fossid: str | bool = True,
-    fossid_project: str = "sca-scans",
-    fossid_scan_options: str | dict[str, Any] | None = None,
-    fossid_reports: str | Sequence[str] = ("xlsx", "spdx", "cyclone_dx", "html"),
-    fossid_max_age_days: str | float | None = None,
-    scancodeio_max_age_days: str | float | None = None,
-    purldb_max_age_days: str | float | None = None,
-    fail_level: str = "ERROR",
-    gate_action: str = "fail",
-    max_input_mb: str | int = 512,
+    input_value: Any,
+    scancodeio_pipelines: Any = ("scan_single_package",),
+    scancodeio_formats: Any = ("json", "spdx", "cyclonedx", "xlsx", "attribution"),
+    run_purldb: Any = True,
+    run_fossid: Any = True,
+    fossid_project: Any = "sca-scans",
+    fossid_scan_options: Any = None,
+    fossid_reports: Any = ("xlsx", "spdx", "cyclone_dx", "html"),
+    fossid_max_age_days: Any = None,
+    scancodeio_max_age_days: Any = None,
+    purldb_max_age_days: Any = None,
+    fail_level: Any = "ERROR",
+    gate_action: Any = "fail",
+    max_input_mb: Any = 512,
     outlets: Sequence[Asset] = (),
     check_conf: bool = True,
-    stall_minutes: str | float | None = 30,
-) -> TaskGroup:
-    """Build the unit in the current DAG; returns its TaskGroup (its last task is ``report``)."""
-    with TaskGroup(group_id) as group:
-        fetch_id = f"{group_id}.fetch"
-        fetched = task(task_id="fetch", retries=3, multiple_outputs=False)(fetch_into_store)(
-            group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf
-        )
-        scancodeio = ScanCodeIOScanOperator(
-            task_id="scancodeio",
-            unit_id=group_id,
-            input_task_id=fetch_id,
-            pipelines=scancodeio_pipelines,
-            formats=scancodeio_formats,
-            labels=[group_id],
-            max_age_days=scancodeio_max_age_days,
-            stall_minutes=stall_minutes,
-        )
-        purldb = PurlDBMatchScanOperator(
-            task_id="purldb",
-            unit_id=group_id,
-            input_task_id=fetch_id,
-            scancodeio_task_id=f"{group_id}.scancodeio",
-            enabled=run_purldb,
-            max_age_days=purldb_max_age_days,
-        )
-        fossid = FossIDScanOperator(
-            task_id="fossid",
-            unit_id=group_id,
-            input_task_id=fetch_id,
-            enabled=run_fossid,
-            project_code=fossid_project,
-            scan_options=fossid_scan_options,
-            report_types=fossid_reports,
-            max_age_days=fossid_max_age_days,
-        )
-        report = task(task_id="report", trigger_rule="all_done", multiple_outputs=False, outlets=list(outlets))(
-            conclude
-        )(
-            group_id,
-            fetch_id,
-            input_value,
-            {"scancodeio": True, "purldb": run_purldb, "fossid": run_fossid},
-            fail_level,
-            gate_action,
-        )
-        fetched >> [scancodeio, fossid]
-        scancodeio >> purldb
-        [purldb, fossid] >> report
-    return group
+    stall_minutes: Any = 30,
+    label: Any = None,
+) -> None:
+    """Add the unit's five tasks to the TaskGroup being built, whose id is ``group_id``: a plain
+    group (``scan_unit``) or a mapped ``@task_group`` (the portfolio), where the arguments are the
+    group's mapped arguments. Every argument is templated, so values, ``"{{ params.x }}"`` and
+    mapped arguments all work."""
+    fetch_id = f"{group_id}.fetch"
+    fetched = task(task_id="fetch", retries=3, multiple_outputs=False)(fetch_into_store)(
+        group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf
+    )
+    scancodeio = ScanCodeIOScanOperator(
+        task_id="scancodeio",
+        unit_id=group_id,
+        input_task_id=fetch_id,
+        pipelines=scancodeio_pipelines,
+        formats=scancodeio_formats,
+        labels=[group_id],
+        max_age_days=scancodeio_max_age_days,
+        stall_minutes=stall_minutes,
+    )
+    purldb = PurlDBMatchScanOperator(
+        task_id="purldb",
+        unit_id=group_id,
+        input_task_id=fetch_id,
+        scancodeio_task_id=f"{group_id}.scancodeio",
+        enabled=run_purldb,
+        max_age_days=purldb_max_age_days,
+    )
+    fossid = FossIDScanOperator(
+        task_id="fossid",
+        unit_id=group_id,
+        input_task_id=fetch_id,
+        enabled=run_fossid,
+        project_code=fossid_project,
+        scan_options=fossid_scan_options,
+        report_types=fossid_reports,
+        max_age_days=fossid_max_age_days,
+    )
+    report = task(task_id="report", trigger_rule="all_done", multiple_outputs=False, outlets=list(outlets))(conclude)(
+        group_id,
+        fetch_id,
+        input_value,
+        {"scancodeio": True, "purldb": run_purldb, "fossid": run_fossid},
+        fail_level,
+        gate_action,
+        label,
+    )
+    fetched >> [scancodeio, fossid]
+    scancodeio >> purldb
+    [purldb, fossid] >> report

@@ -59,6 +59,13 @@ def scan_id_from_context(context: Context, unit_id: str) -> str:
     return scan_id_for(ti.dag_id, ti.run_id, unit_id, map_index_of(context))
 
 
+def pull_same_index(context: Context, task_id: str) -> Any:
+    """The return value of ``task_id`` for this task's own map index: in a mapped unit (the
+    portfolio) each item reads its own fetch, never the list of every item's (Airflow 3.3's
+    ``xcom_pull`` without ``map_indexes`` returns all of them)."""
+    return context["ti"].xcom_pull(task_ids=task_id, map_indexes=map_index_of(context))
+
+
 def as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
@@ -117,7 +124,7 @@ class ScanUnitOperator(BaseOperator):
         return scan_id_from_context(context, self.unit_id)
 
     def input_ref(self, context: Context) -> InputRef | None:
-        value = context["ti"].xcom_pull(task_ids=self.input_task_id)
+        value = pull_same_index(context, self.input_task_id)
         return InputRef.from_dict(value) if value else None
 
     def record(self, context: Context, run: ToolRun) -> dict[str, Any]:

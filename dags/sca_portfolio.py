@@ -1,0 +1,129 @@
+"""sca_portfolio: the nightly scan of the whole portfolio.
+
+    plan ─► item[0..N-1] (the scan unit, mapped: fetch ─► scancodeio ─► purldb ─┐
+                                                     └─────► fossid ───┴─► report)
+         ─► fossid_project_report ─► publish (portfolio report, merged SBOM, Asset)
+
+``plan`` reads and checks the portfolio file (``include/portfolio.yaml``, or the path or URL in the
+``portfolio`` param) before any scan starts, and records the night in the warehouse. Each item is
+one map index of the ``item`` group, with its own state and logs in the UI; an item that fails
+never fails the others, and ``publish`` (``all_done``) lists it with its reason. An item whose
+bytes and settings are unchanged since its last successful scan reuses it from the ledger.
+Per-service pools (scancodeio, purldb, fossid) bound the submissions; every wait is deferred.
+
+The schedule is a cron in ``SCA_PORTFOLIO_CRON`` (default ``0 2 * * *``; ``none`` switches it
+off) in the timezone ``SCA_PORTFOLIO_TIMEZONE`` (default UTC); trigger it from the UI or REST too.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from sca.tasks.fossid_project_report import FossIDProjectReportOperator
+from sca.tasks.portfolio import FOSSID_REPORT_TASK, ITEM_GROUP, PLAN_TASK, plan, portfolio_folder, publish
+from sca.tasks.scan_unit import add_unit_tasks
+
+DAG_ID = "sca_portfolio"
+REPORT = Asset(uri=f"sca://{DAG_ID}/report", name=f"{DAG_ID}_report")
+CRON = os.environ.get("SCA_PORTFOLIO_CRON", "0 2 * * *").strip()
+TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=None if CRON.lower() in ("", "none", "off") else CronTriggerTimetable(CRON, timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks=16,
+    render_template_as_native_obj=True,
+    tags=["sca", "portfolio", "nightly"],
+    default_args={
+        "owner": "sca",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+    },
+    doc_md=__doc__,
+    params={
+        "portfolio": Param(
+            "include/portfolio.yaml",
+            type="string",
+            minLength=1,
+            title="Portfolio",
+            description="The portfolio file: a path (relative to the Airflow project) or an http(s) URL.",
+        ),
+        "scancodeio_pipelines": Param(
+            ["scan_single_package"],
+            type="array",
+            minItems=1,
+            items={"type": "string", "pattern": r"^[a-z_]+(:[A-Za-z_]+(,[A-Za-z_]+)*)?$"},
+            title="Default ScanCode.io pipelines",
+            description="For items that name none (the portfolio's defaults come first).",
+        ),
+        "fossid_project": Param(
+            "sca-portfolio", type="string", minLength=1, maxLength=100, title="FossID project code"
+        ),
+        "fossid_project_reports": Param(
+            ["xlsx", "spdx"],
+            type="array",
+            items={"type": "string", "enum": ["xlsx", "spdx", "spdx_lite", "cyclone_dx"]},
+            title="FossID project report types",
+            description="Project-scope reports of the portfolio's FossID project, kept with the portfolio report.",
+        ),
+        "fail_level": Param(
+            "ERROR", type="string", enum=["ERROR", "WARNING", "MISSING"], title="Compliance fail level"
+        ),
+        "scancodeio_max_age_days": Param(
+            None, type=["number", "null"], minimum=0, title="ScanCode.io reuse window (days)"
+        ),
+        "fossid_max_age_days": Param(30, type=["number", "null"], minimum=0, title="FossID reuse window (days)"),
+        "max_input_mb": Param(512, type="integer", minimum=1, maximum=10240, title="Input size limit (MiB)"),
+        "stall_minutes": Param(30, type="number", minimum=0.5, title="Stalled run budget (minutes)"),
+    },
+)
+def sca_portfolio() -> None:
+    planned = task(task_id=PLAN_TASK, retries=3)(plan)("{{ params.portfolio }}", "{{ params.scancodeio_pipelines }}")
+
+    @task_group(group_id=ITEM_GROUP)
+    def item(item_id: Any, input_value: Any, pipelines: Any, run_purldb: Any, run_fossid: Any) -> None:
+        add_unit_tasks(
+            ITEM_GROUP,
+            input_value=input_value,
+            scancodeio_pipelines=pipelines,
+            scancodeio_formats=["json", "cyclonedx"],
+            run_purldb=run_purldb,
+            run_fossid=run_fossid,
+            fossid_project="{{ params.fossid_project }}",
+            fossid_reports=[],
+            fossid_max_age_days="{{ params.fossid_max_age_days }}",
+            scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",
+            fail_level="{{ params.fail_level }}",
+            gate_action="warn",
+            max_input_mb="{{ params.max_input_mb }}",
+            stall_minutes="{{ params.stall_minutes }}",
+            check_conf=False,
+            label=item_id,
+        )
+
+    items = item.expand_kwargs(planned)
+    fossid_report = FossIDProjectReportOperator(
+        task_id=FOSSID_REPORT_TASK,
+        trigger_rule="all_done",
+        project_code="{{ params.fossid_project }}",
+        report_types="{{ params.fossid_project_reports }}",
+        folder=portfolio_folder(DAG_ID, "{{ run_id }}"),
+        plan_task_id=PLAN_TASK,
+        pool="fossid",
+    )
+    published = task(task_id="publish", trigger_rule="all_done", outlets=[REPORT])(publish)()
+    items >> fossid_report >> published
+
+
+sca_portfolio()
