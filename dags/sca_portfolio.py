@@ -21,7 +21,6 @@ import os
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Asset, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -37,8 +36,11 @@ TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
 
 @dag(
     dag_id=DAG_ID,
-    schedule=None if CRON.lower() in ("", "none", "off") else CronTriggerTimetable(CRON, timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    # No start_date: the first night is the next cron time after the DAG is deployed (a start
+    # date in the past would start a whole-portfolio scan at once, on the first parse).
+    schedule=None
+    if CRON.lower() in ("", "none", "off")
+    else CronTriggerTimetable(CRON, timezone=TIMEZONE, run_immediately=False),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=16,

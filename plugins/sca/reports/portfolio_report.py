@@ -455,10 +455,15 @@ def to_xlsx(sheets: Mapping[str, DataFrame]) -> bytes:
 
 
 def build_portfolio_report(
-    night: PortfolioNight, current: PortfolioFrames, previous: PortfolioFrames | None, trend: DataFrame
+    night: PortfolioNight,
+    current: PortfolioFrames,
+    previous: PortfolioFrames | None,
+    trend: DataFrame,
+    attachments: Sequence[str] = (),
 ) -> PortfolioReport:
     """Everything the night's portfolio report is made of; ``trend`` has ``TREND_COLUMNS``, one
-    row per night, oldest first, this night included."""
+    row per night, oldest first, this night included. ``attachments``: other files stored beside
+    the report (the merged SBOM, FossID's project reports), linked from the page by name."""
     trend = checked_frame("trend", trend, TREND_COLUMNS)
     changes = compute_changes(current, previous)
     summary = summarise(night, current, changes, first_night=previous is None)
@@ -472,7 +477,7 @@ def build_portfolio_report(
         "failed items": failed_items(current),
         "trend": trend,
     }
-    page = render_html(night, current, previous, changes, trend, summary, sheets["failed items"])
+    page = render_html(night, current, previous, changes, trend, summary, sheets["failed items"], attachments)
     files = {"portfolio.html": page.encode("utf-8"), "portfolio.xlsx": to_xlsx(sheets)}
     files.update({f"csv/{name.replace(' ', '_')}.csv": to_csv(frame) for name, frame in sheets.items()})
     return PortfolioReport(files={name: files[name] for name in REPORT_FILES}, summary=summary, changes=changes)
@@ -715,13 +720,14 @@ def render_html(
     trend: DataFrame,
     summary: Mapping[str, Any],
     failed: DataFrame,
+    attachments: Sequence[str] = (),
 ) -> str:
     """The one-page report: inline CSS and SVG only, so it opens offline and with scripts off."""
     verdict_css = "".join(f".v-{v}{{color:{c};font-weight:bold}}" for v, c in COLOURS.items())
     severity_css = "".join(f".f-{s}{{color:{c};font-weight:bold}}" for s, c in SEVERITY_COLOURS.items())
     name = esc(night.portfolio)
     day = esc(night.logical_date[:10])
-    files = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in REPORT_FILES[1:])
+    files = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in (*attachments, *REPORT_FILES[1:]))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">

@@ -114,7 +114,7 @@ def failure_rows(conn: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         f"{_items_joined('JOIN tool_runs t ON t.scan_id = s.scan_id')} AND t.status = 'error' "
         "UNION ALL "
         "SELECT i.map_index, i.item_id, 'report' AS stage, "
-        "'no verdict: the item's report task did not finish (see its log in Airflow)' AS reason "
+        "'no verdict: the report task of the item did not finish (see its log in Airflow)' AS reason "
         f"{_items_joined()} AND s.verdict IS NULL AND NOT EXISTS "
         "(SELECT 1 FROM tool_runs t WHERE t.scan_id = s.scan_id AND t.status = 'error') "
         "ORDER BY 1, 3",

@@ -22,6 +22,7 @@ ITEM_GROUP = "item"
 PLAN_TASK = "plan"
 FOSSID_REPORT_TASK = "fossid_project_report"
 REPORT_FOLDER = "portfolio"
+SBOM_FILE = "portfolio.cdx.json"
 
 
 def project_root() -> Path:
@@ -271,22 +272,23 @@ def publish(fossid_task_id: str = FOSSID_REPORT_TASK) -> dict[str, Any]:
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     previous_folder = store.uri_for(portfolio_folder(ti.dag_id, previous_id)) if previous_id else folder_uri
+    fossid_reports = ti.xcom_pull(task_ids=fossid_task_id, map_indexes=-1) or {}
+    attachments = [SBOM_FILE, *(value["uri"].rsplit("/", 1)[-1] for value in fossid_reports.values())]
     report = build_portfolio_report(
-        night, _frames(rows, folder_uri), _frames(previous, previous_folder) if previous else None, trend
+        night, _frames(rows, folder_uri), _frames(previous, previous_folder) if previous else None, trend, attachments
     )
     refs = {name: store.put_stream([data], f"{folder}/{name}") for name, data in report.files.items()}
     sbom = build_portfolio_sbom(
         info["name"], f"{ti.dag_id}/{ti.run_id}", sbom_items(rows), datetime.now(UTC).replace(microsecond=0)
     )
     validate_sbom(sbom)
-    refs["portfolio.cdx.json"] = store.put_text(sbom, f"{folder}/portfolio.cdx.json", "application/vnd.cyclonedx+json")
-    fossid_reports = ti.xcom_pull(task_ids=fossid_task_id, map_indexes=-1) or {}
+    refs[SBOM_FILE] = store.put_text(sbom, f"{folder}/{SBOM_FILE}", "application/vnd.cyclonedx+json")
     summary = {
         **report.summary,
         "night": night.logical_date,
         "previous_run_id": previous_id,
         "report": refs["portfolio.html"].uri,
-        "sbom": refs["portfolio.cdx.json"].uri,
+        "sbom": refs[SBOM_FILE].uri,
         "fossid_project_reports": {kind: value.get("uri") for kind, value in fossid_reports.items()},
     }
     refs["summary.json"] = store.put_json(summary, f"{folder}/summary.json")
