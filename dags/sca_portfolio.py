@@ -11,8 +11,9 @@ never fails the others, and ``publish`` (``all_done``) lists it with its reason.
 bytes and settings are unchanged since its last successful scan reuses it from the ledger.
 Per-service pools (scancodeio, purldb, fossid) bound the submissions; every wait is deferred.
 
-The schedule is a cron in ``SCA_PORTFOLIO_CRON`` (default ``0 2 * * *``; ``none`` switches it
-off) in the timezone ``SCA_PORTFOLIO_TIMEZONE`` (default UTC); trigger it from the UI or REST too.
+The nightly portfolio is ``SCA_PORTFOLIO`` (default ``include/portfolio.yaml``), the schedule a
+cron in ``SCA_PORTFOLIO_CRON`` (default ``0 2 * * *``; ``none`` switches it off) in the timezone
+``SCA_PORTFOLIO_TIMEZONE`` (default UTC); trigger it from the UI or REST too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ DAG_ID = "sca_portfolio"
 REPORT = Asset(uri=f"sca://{DAG_ID}/report", name=f"{DAG_ID}_report")
 CRON = os.environ.get("SCA_PORTFOLIO_CRON", "0 2 * * *").strip()
 TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
+# The nightly run's portfolio (the param's default): a path, never read here, only in ``plan``.
+PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or "include/portfolio.yaml"
 
 
 @dag(
@@ -55,7 +58,7 @@ TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
     doc_md=__doc__,
     params={
         "portfolio": Param(
-            "include/portfolio.yaml",
+            PORTFOLIO,
             type="string",
             minLength=1,
             title="Portfolio",

@@ -34,8 +34,11 @@ class AirflowAPI:
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
 
-    def trigger(self, dag_id: str, conf: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"logical_date": None, "conf": conf}
+    def trigger(
+        self, dag_id: str, conf: dict[str, Any], run_id: str | None = None, logical_date: str | None = None
+    ) -> dict[str, Any]:
+        """A manual run; ``logical_date`` (ISO 8601) makes it stand for that night."""
+        body: dict[str, Any] = {"logical_date": logical_date, "conf": conf}
         if run_id:
             body["dag_run_id"] = run_id
         return dict(self.http.post_json(f"dags/{dag_id}/dagRuns", body))
