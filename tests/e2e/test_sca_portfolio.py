@@ -110,15 +110,24 @@ def run_night(airflow_api, portfolio: str, night: datetime) -> dict[str, Any]:
     run = airflow_api.wait(DAG_ID, run_id, timeout=1500, interval=5)
     body = airflow_api.http.get_json(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 500})
     states: dict[str, dict[int, str]] = {}
+    shown: dict[str, dict[int, str | None]] = {}
     for ti in body["task_instances"]:
         states.setdefault(ti["task_id"], {})[ti["map_index"]] = ti["state"]
+        shown.setdefault(ti["task_id"], {})[ti["map_index"]] = ti.get("rendered_map_index")
     summary = airflow_api.xcom(DAG_ID, run_id, "publish") if states.get("publish", {}).get(-1) == "success" else None
     conn = connect()
     try:
         sha = {row["item_id"]: row["input_sha256"] for row in ledger.item_rows(conn, DAG_ID, run_id)}
     finally:
         conn.close()
-    return {"run_id": run_id, "state": run["state"], "tasks": states, "summary": summary, "input_sha256": sha}
+    return {
+        "run_id": run_id,
+        "state": run["state"],
+        "tasks": states,
+        "shown": shown,
+        "summary": summary,
+        "input_sha256": sha,
+    }
 
 
 def next_night() -> datetime:
@@ -151,10 +160,12 @@ def nights(airflow_api, inputs_base_url, tmp_path_factory) -> dict[str, Any]:
     night_2_items[1]["input"] = changed
     first = next_night()
     result: dict[str, Any] = {"url_input": url_input}
-    result["night_1"] = run_night(airflow_api, write_portfolio(tmp, "night-1", night_1_items), first)
+    # both nights read the same portfolio file, edited in between (a night compares itself with
+    # the previous night of the same portfolio)
+    result["night_1"] = run_night(airflow_api, write_portfolio(tmp, "nightly", night_1_items), first)
     result["before_night_2"] = remote_counts()
     second = next_night()
-    result["night_2"] = run_night(airflow_api, write_portfolio(tmp, "night-2", night_2_items), second)
+    result["night_2"] = run_night(airflow_api, write_portfolio(tmp, "nightly", night_2_items), second)
     result["after_night_2"] = remote_counts()
     return result
 
@@ -168,6 +179,12 @@ def test_both_nights_succeed_with_every_item_task_done(nights) -> None:
         assert result["tasks"]["item.fossid"] == {0: "skipped", 1: "success", 2: "skipped", 3: "skipped"}
         assert result["tasks"]["fossid_project_report"] == {-1: "success"}
         assert result["summary"]["items"] == 4 and result["summary"]["failed"] == 0
+
+
+def test_each_map_index_is_shown_by_its_item_id(nights) -> None:
+    ids = {0: "six", 1: "npm-lib", 2: "by-url", 3: "colorama"}
+    for task_id in ("item.fetch", "item.scancodeio", "item.purldb", "item.report"):
+        assert nights["night_2"]["shown"][task_id] == ids, task_id
 
 
 def test_the_second_night_rescans_only_the_changed_item(nights) -> None:

@@ -3,14 +3,21 @@ into the content-addressed artefact store."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sca.common.errors import PermanentServiceError
 from sca.common.retry import RetryPolicy
-from sca.pipeline.fetch import InputError, fetch_input, input_kind
+from sca.core.results import InputRef
+from sca.pipeline.fetch import InputError, Validators, fetch_input, input_kind
 from sca.store.artefacts import ArtefactStore
 from tests.unit.scripted_server import Reply, scripted_server
 
@@ -113,3 +120,74 @@ def test_only_errors_retrying_cannot_fix_are_permanent() -> None:
     assert is_permanent(InputError("bad path")) and is_permanent(PermanentServiceError("404"))
     assert not is_permanent(json.JSONDecodeError("Expecting value", "<html>", 0)), "a proxy's HTML page"
     assert not is_permanent(TransientServiceError("503"))
+
+
+class MemoryValidators:
+    """A ``ValidatorCache`` in memory, with the same remember-then-commit rule as the warehouse's."""
+
+    def __init__(self, store: ArtefactStore) -> None:
+        self.store = store
+        self.saved: dict[str, Validators] = {}
+        self.pending: list[tuple[str, Validators]] = []
+
+    def lookup(self, url: str) -> Validators | None:
+        known = self.saved.get(url)
+        return known if known is not None and self.store.exists(known.artefact.uri) else None
+
+    def remember(self, url: str, etag: str | None, last_modified: str | None, artefact) -> None:  # noqa: ANN001
+        self.pending.append((url, Validators(etag, last_modified, artefact)))
+
+    def commit(self) -> None:
+        self.saved.update(self.pending)
+        self.pending.clear()
+
+
+@contextlib.contextmanager
+def file_server(folder: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Python's own static file server (the stack's inputs server), answering If-Modified-Since."""
+    answers: list[tuple[str, int]] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            answers.append((self.path, int(code)))
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unchanged_url_is_not_downloaded_again(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = served / "pkg-1.0.tgz"
+    archive.write_bytes(b"\x1f\x8b" + b"first" * 100)
+    store = store_at(tmp_path / "out")
+    cache = MemoryValidators(store)
+    with file_server(served) as (base, answers):
+        url = base + "/pkg-1.0.tgz"
+
+        def fetch() -> InputRef:
+            return fetch_input(url, inputs_dir=tmp_path, store=store, max_bytes=10_000, retry=FAST, validators=cache)
+
+        first = fetch()
+        assert cache.saved == {} and len(cache.pending) == 1, "validators wait for the caller's checks"
+        cache.commit()
+        second = fetch()
+        assert second.artefact == first.artefact and second.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+        archive.write_bytes(b"\x1f\x8b" + b"second" * 100)
+        os.utime(archive, (archive.stat().st_atime, archive.stat().st_mtime + 5))
+        third = fetch()
+        cache.commit()
+        assert third.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest() != first.sha256
+        store.delete(third.artefact.uri)  # retention removed the stored bytes: download in full
+        fourth = fetch()
+        assert fourth.sha256 == third.sha256 and store.exists(fourth.artefact.uri)
+    assert [code for _, code in answers] == [200, 304, 200, 200]

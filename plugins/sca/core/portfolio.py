@@ -107,6 +107,20 @@ def _string_list(value: Any, where: str, what: str, pattern: re.Pattern[str], pr
     return tuple(out)
 
 
+def shown(value: str) -> str:
+    """An input as it may appear in a message: a URL without its user:password and query (a
+    presigned URL carries its token there)."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https", "ftp", "s3", "file") or not parsed.netloc:
+        return value
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    netloc = (parsed.hostname or "") + (f":{port}" if port else "")
+    return parsed._replace(netloc=netloc, query="…" if parsed.query else "", fragment="").geturl()
+
+
 def check_input(value: Any) -> str | None:
     """Why ``value`` cannot be an item's input (None: it can). Existence is the item's own fetch's
     business: an unreachable URL or a missing file fails that item, not the portfolio."""
@@ -124,9 +138,9 @@ def check_input(value: Any) -> str | None:
     if "://" in value:
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https"):
-            return f"input {value!r}: the URL scheme {parsed.scheme!r} is not supported; give an http(s) URL"
+            return f"input {shown(value)!r}: the URL scheme {parsed.scheme!r} is not supported; give an http(s) URL"
         if not parsed.hostname:
-            return f"input {value!r}: the URL has no host"
+            return f"input {shown(value)!r}: the URL has no host"
         return None
     if value.startswith("/") or ".." in value.split("/"):
         return f"input {value!r}: a file must be named relative to the inputs folder, without '..'"

@@ -47,7 +47,9 @@ class Validators:
 
 class ValidatorCache(Protocol):
     """Conditional fetching (``If-None-Match`` / ``If-Modified-Since``): where validators are kept
-    between nights (the warehouse's ``fetch_validators``); keyed by the URL, never storing it."""
+    between nights (the warehouse's ``fetch_validators``); keyed by the URL, never storing it.
+    ``remember`` may only hold them until the caller has checked the bytes (an archive that does
+    not open must not be named by a validator the next night answers 304 to)."""
 
     def lookup(self, url: str) -> Validators | None: ...
 
@@ -144,6 +146,10 @@ def download(
                 ref = store.put_input(
                     _limited(response.iter_content(CHUNK), max_bytes, f"URL {shown}"), safe_filename(name, "input")
                 )
+                if declared and ref.size != declared:  # a body cut short without a protocol error
+                    raise TransientServiceError(
+                        f"input URL {shown}: {ref.size} of the {declared} bytes announced arrived", url=shown
+                    )
                 etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
                 if validators is not None and (etag or modified):
                     validators.remember(url, etag, modified, ref)

@@ -18,11 +18,13 @@ def url_key(url: str) -> str:
 
 class WarehouseValidators:
     """``ValidatorCache`` over the warehouse. A remembered artefact that the store no longer
-    holds (retention deleted it) is forgotten, so the source is downloaded in full."""
+    holds (retention deleted it) is forgotten, so the source is downloaded in full. What a
+    download answered is written by ``commit``, once the caller has checked the bytes."""
 
     def __init__(self, conn: Any, exists: Any) -> None:
         self.conn = conn
         self.exists = exists
+        self.pending: list[tuple[str, str | None, str | None, ArtefactRef]] = []
 
     def lookup(self, url: str) -> Validators | None:
         with self.conn.cursor() as cur:
@@ -41,6 +43,14 @@ class WarehouseValidators:
         return Validators(etag, modified, ArtefactRef(uri, sha256, int(size), media_type, filename))
 
     def remember(self, url: str, etag: str | None, last_modified: str | None, artefact: ArtefactRef) -> None:
+        self.pending.append((url, etag, last_modified, artefact))
+
+    def commit(self) -> None:
+        for url, etag, last_modified, artefact in self.pending:
+            self._write(url, etag, last_modified, artefact)
+        self.pending.clear()
+
+    def _write(self, url: str, etag: str | None, last_modified: str | None, artefact: ArtefactRef) -> None:
         with transaction(self.conn) as cur:
             cur.execute(
                 "INSERT INTO fetch_validators (url_sha256, shown_url, etag, last_modified, sha256, size, media_type, "

@@ -13,14 +13,35 @@ from datetime import datetime
 from typing import Any
 
 from sca.core.portfolio import Portfolio
+from sca.pipeline.fetch import redact_url
 from sca.store.db import transaction
 from sca.store.warehouse import copy_rows
 
 ITEM_UNIT = "item"  # the mapped scan unit's group id in a portfolio DAG
 
 
+class PlanChangedError(ValueError):
+    """A retried plan read a different portfolio than the night was planned with."""
+
+
 def record_plan(conn: Any, dag_id: str, run_id: str, logical_date: datetime, portfolio: Portfolio) -> None:
-    """Write the night's plan: a retried plan task replaces its own rows, never adds."""
+    """Write the night's plan. A retried plan task (or a cleared one) may only write the same
+    items in the same order: the items' scans are keyed by their map index, so a portfolio edited
+    in between must be a new run, never a re-plan that would give an index to another item."""
+    planned = [(index, item.id, item.input) for index, item in enumerate(portfolio.items)]
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT map_index, item_id, input FROM portfolio_items WHERE dag_id = %s AND run_id = %s "
+            "ORDER BY map_index",
+            (dag_id, run_id),
+        )
+        existing = [tuple(row) for row in cur.fetchall()]
+    conn.commit()
+    if existing and existing != [(i, item_id, redact_url(value)) for i, item_id, value in planned]:
+        raise PlanChangedError(
+            f"the portfolio {portfolio.source} changed since run {run_id} was planned "
+            f"({len(existing)} items then, {len(planned)} now): trigger a new run instead of clearing this one"
+        )
     with transaction(conn) as cur:
         cur.execute(
             "INSERT INTO portfolio_runs (dag_id, run_id, logical_date, name, source, items) "
@@ -40,7 +61,7 @@ def record_plan(conn: Any, dag_id: str, run_id: str, logical_date: datetime, por
                     run_id,
                     index,
                     item.id,
-                    item.input,
+                    redact_url(item.input),
                     item.owner,
                     list(item.tags),
                     list(item.tools),
@@ -70,12 +91,13 @@ def run_info(conn: Any, dag_id: str, run_id: str) -> dict[str, Any] | None:
 
 
 def previous_run(conn: Any, dag_id: str, run_id: str) -> str | None:
-    """The last night before this one that published a report (the one to compare with)."""
+    """The last night before this one, of the same portfolio (its file or URL), that published a
+    report: the one to compare with. A run of another portfolio file is another series."""
     row = _one(
         conn,
         "SELECT p.run_id FROM portfolio_runs p, portfolio_runs c "
         "WHERE c.dag_id = %s AND c.run_id = %s AND p.dag_id = c.dag_id AND p.run_id <> c.run_id "
-        "AND p.reported_at IS NOT NULL AND p.logical_date < c.logical_date "
+        "AND p.source = c.source AND p.reported_at IS NOT NULL AND p.logical_date < c.logical_date "
         "ORDER BY p.logical_date DESC LIMIT 1",
         (dag_id, run_id),
     )
@@ -107,15 +129,19 @@ def item_rows(conn: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def failure_rows(conn: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    """Every tool that errored on an item, and every item left without a verdict."""
+    """Every tool that errored on an item, every item judged ``incomplete`` for another reason (a
+    result that could not be read), and every item left without a verdict."""
     return _all(
         conn,
         "SELECT i.map_index, i.item_id, t.tool AS stage, coalesce(t.reason, 'no reason recorded') AS reason "
         f"{_items_joined('JOIN tool_runs t ON t.scan_id = s.scan_id')} AND t.status = 'error' "
         "UNION ALL "
-        "SELECT i.map_index, i.item_id, 'report' AS stage, "
-        "'no verdict: the report task of the item did not finish (see its log in Airflow)' AS reason "
-        f"{_items_joined()} AND s.verdict IS NULL AND NOT EXISTS "
+        "SELECT i.map_index, i.item_id, 'report' AS stage, CASE WHEN s.verdict IS NULL "
+        "THEN 'no verdict: the report task of the item did not finish (see its log in Airflow)' "
+        # the gate's message without its header line: "missing purldb: its result could not be read"
+        "ELSE coalesce(nullif(regexp_replace(regexp_replace(s.verdict_message, '^[^\\n]*\\n\\s*', ''), "
+        "'\\n\\s*', '; ', 'g'), ''), 'incomplete verdict') END AS reason "
+        f"{_items_joined()} AND (s.verdict IS NULL OR s.verdict = 'incomplete') AND NOT EXISTS "
         "(SELECT 1 FROM tool_runs t WHERE t.scan_id = s.scan_id AND t.status = 'error') "
         "ORDER BY 1, 3",
         (dag_id, run_id, dag_id, run_id),
@@ -153,16 +179,18 @@ def finding_rows(conn: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def trend_rows(conn: Any, dag_id: str, run_id: str, nights: int = 14) -> list[dict[str, Any]]:
-    """The last ``nights`` planned nights up to this one (oldest first), with their counts."""
+    """The last ``nights`` planned nights of this portfolio up to this one (oldest first), with
+    their counts."""
     return _all(
         conn,
         "WITH nights AS ("
         "  SELECT p.run_id, p.logical_date FROM portfolio_runs p, portfolio_runs c"
-        "  WHERE c.dag_id = %s AND c.run_id = %s AND p.dag_id = c.dag_id"
+        "  WHERE c.dag_id = %s AND c.run_id = %s AND p.dag_id = c.dag_id AND p.source = c.source"
         "  AND p.logical_date <= c.logical_date ORDER BY p.logical_date DESC LIMIT %s),"
         " item_scans AS ("
         "  SELECT n.run_id, n.logical_date, i.item_id, s.scan_id, s.verdict,"
-        "   (s.verdict IS NULL OR EXISTS (SELECT 1 FROM tool_runs t WHERE t.scan_id = s.scan_id"
+        "   (s.verdict IS NULL OR s.verdict = 'incomplete' OR EXISTS (SELECT 1 FROM tool_runs t"
+        "    WHERE t.scan_id = s.scan_id"
         "    AND t.status = 'error')) AS failed"
         "  FROM nights n JOIN portfolio_items i ON i.dag_id = %s AND i.run_id = n.run_id"
         f"  LEFT JOIN scans s ON s.dag_id = i.dag_id AND s.run_id = i.run_id AND s.unit_id = '{ITEM_UNIT}'"

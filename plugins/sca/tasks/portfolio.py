@@ -96,7 +96,7 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
     from airflow.sdk.exceptions import AirflowFailException
 
     from sca.core.portfolio import PortfolioError, load_portfolio_text
-    from sca.pipeline.fetch import InputError
+    from sca.pipeline.fetch import InputError, redact_url
     from sca.store import portfolio as ledger
     from sca.store.artefacts import ArtefactStore
     from sca.store.db import hook_connection
@@ -120,12 +120,19 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
     conn = hook_connection()
     try:
         ledger.record_plan(conn, ti.dag_id, ti.run_id, night, parsed)
+    except ledger.PlanChangedError as exc:
+        raise AirflowFailException(str(exc)) from exc
     finally:
         conn.close()
-    stored = ArtefactStore().put_text(text, f"{portfolio_folder(ti.dag_id, ti.run_id)}/portfolio-input.yaml")
+    as_read = {
+        "name": parsed.name,
+        "source": source,
+        "items": [{**item.as_dict(), "input": redact_url(item.input)} for item in parsed.items],
+    }
+    stored = ArtefactStore().put_json(as_read, f"{portfolio_folder(ti.dag_id, ti.run_id)}/portfolio-plan.json")
     tools = {tool: sum(1 for item in parsed.items if item.uses(tool)) for tool in ("scancodeio", "purldb", "fossid")}
     print(f"Portfolio {parsed.name!r} ({source}): {len(parsed)} items for the night of {night.isoformat()}")
-    print(f"Items per tool: {tools}; the portfolio as read is kept at {stored.uri}")
+    print(f"Items per tool: {tools}; the plan (inputs without credentials) is kept at {stored.uri}")
     return item_arguments(parsed)
 
 
@@ -165,7 +172,7 @@ def _frames(rows: dict[str, list[dict[str, Any]]], folder_uri: str) -> Any:
                 "package": row["filename"],
                 "input_sha256": row["input_sha256"],
                 "verdict": row["verdict"],
-                "state": "failed" if row["verdict"] is None or row["errors"] else "done",
+                "state": "failed" if row["verdict"] in (None, "incomplete") or row["errors"] else "done",
                 "reused": row["reused"] or "",
                 "report_href": link_from(folder_uri, html),
             }
@@ -238,6 +245,7 @@ def publish(fossid_task_id: str = FOSSID_REPORT_TASK) -> dict[str, Any]:
     """The night's portfolio report (html, xlsx, csv), the merged SBOM, the warehouse record and
     the Asset event with the verdict counts. Runs whatever happened to the items (``all_done``)."""
     import pandas as pd
+    from airflow.sdk.exceptions import AirflowFailException
 
     from sca.reports.portfolio_report import TREND_COLUMNS, PortfolioNight, build_portfolio_report
     from sca.reports.sbom import build_portfolio_sbom, validate_sbom
@@ -255,7 +263,7 @@ def publish(fossid_task_id: str = FOSSID_REPORT_TASK) -> dict[str, Any]:
     try:
         info = ledger.run_info(conn, ti.dag_id, ti.run_id)
         if info is None:
-            raise RuntimeError("this run has no recorded plan: the plan task did not finish (see its log)")
+            raise AirflowFailException("this run has no recorded plan: the plan task did not finish (see its log)")
         rows = _rows(conn, ti.dag_id, ti.run_id)
         previous_id = ledger.previous_run(conn, ti.dag_id, ti.run_id)
         previous = _rows(conn, ti.dag_id, previous_id) if previous_id else None

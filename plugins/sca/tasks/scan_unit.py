@@ -69,6 +69,7 @@ def fetch_into_store(
     max_input_mb: int | str,
     scancodeio_pipelines: Sequence[str] | str | None = None,
     check_conf: bool = True,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Validate, then fetch: the run's conf (unknown keys), the pipelines against the ScanCode.io
     server's list, then the input's bytes (empty, a web page, an archive that does not open).
@@ -102,17 +103,19 @@ def fetch_into_store(
 
                 ScanCodeIOHook().get_conn().validate_pipelines(_as_list(scancodeio_pipelines))
             store = ArtefactStore()
+            validators = WarehouseValidators(conn, store.exists)
             fetched = fetch_input(
                 str(value),
                 inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
                 store=store,
                 max_bytes=int(max_input_mb) * 1024 * 1024,
                 resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
-                validators=WarehouseValidators(conn, store.exists),
+                validators=validators,
             )
             with WorkFolder("fetch") as folder:
                 local = store.copy_to_local(fetched.artefact, folder, fetched.filename)
                 contents = inspect_input(local, fetched.filename)
+            validators.commit()  # only bytes that passed the checks may be answered 304 to
         except Exception as exc:
             warehouse.record_tool_run(conn, scan_id, ToolRun(FETCH_TOOL, ToolStatus.ERROR, reason=error_reason(exc)))
             if is_permanent(exc):
@@ -186,6 +189,11 @@ def conclude(
                     ToolStatus.ERROR,
                     reason="not run: " + ("no input" if fetched is None else "its task ended without a result"),
                 )
+        for tool, run in runs.items():
+            # a tool task killed before it could record (OOM, lost worker) is recorded here, so
+            # every report and query reads it as the error it is; "no input" is the fetch's failure
+            if tool not in recorded and run.status is ToolStatus.ERROR and (tool == FETCH_TOOL or fetched is not None):
+                warehouse.record_tool_run(conn, scan_id, run)
         results: dict[str, Any] = {}
         for tool, run in runs.items():
             if tool in TOOLS and run.status is ToolStatus.SUCCESS and run.result_uri:
@@ -299,8 +307,11 @@ def add_unit_tasks(
     group's mapped arguments. Every argument is templated, so values, ``"{{ params.x }}"`` and
     mapped arguments all work."""
     fetch_id = f"{group_id}.fetch"
-    fetched = task(task_id="fetch", retries=3, multiple_outputs=False)(fetch_into_store)(
-        group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf
+    # a mapped unit shows each map index by what it stands for (a portfolio item's id)
+    shown_as: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.item_label }}"}
+    shown_as_task: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.op_kwargs.label }}"}
+    fetched = task(task_id="fetch", retries=3, multiple_outputs=False, **shown_as_task)(fetch_into_store)(
+        group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf, label=label
     )
     scancodeio = ScanCodeIOScanOperator(
         task_id="scancodeio",
@@ -311,6 +322,8 @@ def add_unit_tasks(
         labels=[group_id],
         max_age_days=scancodeio_max_age_days,
         stall_minutes=stall_minutes,
+        item_label=label,
+        **shown_as,
     )
     purldb = PurlDBMatchScanOperator(
         task_id="purldb",
@@ -319,6 +332,8 @@ def add_unit_tasks(
         scancodeio_task_id=f"{group_id}.scancodeio",
         enabled=run_purldb,
         max_age_days=purldb_max_age_days,
+        item_label=label,
+        **shown_as,
     )
     fossid = FossIDScanOperator(
         task_id="fossid",
@@ -329,15 +344,19 @@ def add_unit_tasks(
         scan_options=fossid_scan_options,
         report_types=fossid_reports,
         max_age_days=fossid_max_age_days,
+        item_label=label,
+        **shown_as,
     )
-    report = task(task_id="report", trigger_rule="all_done", multiple_outputs=False, outlets=list(outlets))(conclude)(
+    report = task(
+        task_id="report", trigger_rule="all_done", multiple_outputs=False, outlets=list(outlets), **shown_as_task
+    )(conclude)(
         group_id,
         fetch_id,
         input_value,
         {"scancodeio": True, "purldb": run_purldb, "fossid": run_fossid},
         fail_level,
         gate_action,
-        label,
+        label=label,
     )
     fetched >> [scancodeio, fossid]
     scancodeio >> purldb

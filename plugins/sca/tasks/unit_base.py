@@ -95,7 +95,7 @@ class ScanUnitOperator(BaseOperator):
 
     tool: ClassVar[str] = ""
     _key: ScanKey | None = None
-    template_fields: Sequence[str] = ("unit_id", "enabled", "input_task_id")
+    template_fields: Sequence[str] = ("unit_id", "enabled", "input_task_id", "item_label")
 
     def __init__(
         self,
@@ -103,12 +103,15 @@ class ScanUnitOperator(BaseOperator):
         unit_id: str = "scan",
         input_task_id: str,
         enabled: bool | str = True,
+        item_label: Any = None,
         **kwargs: Any,
     ) -> None:
+        """``item_label``: what the unit stands for (a portfolio item's id), shown for its map index."""
         super().__init__(**kwargs)
         self.unit_id = unit_id
         self.input_task_id = input_task_id
         self.enabled = enabled
+        self.item_label = item_label
 
     # -- shared services --------------------------------------------------------------------
     @property
