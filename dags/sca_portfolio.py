@@ -19,17 +19,26 @@ cron in ``SCA_PORTFOLIO_CRON`` (default ``0 2 * * *``; ``none`` switches it off)
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from sca.tasks.dag_defaults import SCAN_DEFAULT_ARGS
 from sca.tasks.fossid_project_report import FossIDProjectReportOperator
-from sca.tasks.portfolio import FOSSID_REPORT_TASK, ITEM_GROUP, PLAN_TASK, plan, portfolio_folder, publish
+from sca.tasks.portfolio import (
+    FOSSID_REPORT_TASK,
+    ITEM_GROUP,
+    PLAN_TASK,
+    SERVER_FACTS,
+    plan,
+    portfolio_folder,
+    publish,
+)
 from sca.tasks.scan_unit import add_unit_tasks
 
 DAG_ID = "sca_portfolio"
+FACTS = "{{{{ ti.xcom_pull(task_ids='" + PLAN_TASK + "', key='" + SERVER_FACTS + "')['{name}'] }}}}"
 REPORT = Asset(uri=f"sca://{DAG_ID}/report", name=f"{DAG_ID}_report")
 CRON = os.environ.get("SCA_PORTFOLIO_CRON", "0 2 * * *").strip()
 TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
@@ -49,12 +58,7 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
     max_active_tasks=16,
     render_template_as_native_obj=True,
     tags=["sca", "portfolio", "nightly"],
-    default_args={
-        "owner": "sca",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=SCAN_DEFAULT_ARGS,
     doc_md=__doc__,
     params={
         "portfolio": Param(
@@ -115,6 +119,10 @@ def sca_portfolio() -> None:
             stall_minutes="{{ params.stall_minutes }}",
             check_conf=False,
             label=item_id,
+            # checked and read once by plan: a reused item makes no remote call
+            check_pipelines=False,
+            scancodeio_server_version=FACTS.format(name="scancodeio_version"),
+            fossid_server_version=FACTS.format(name="fossid_version"),
         )
 
     items = item.expand_kwargs(planned)

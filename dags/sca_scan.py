@@ -10,11 +10,10 @@ when the verdict is FAIL or INCOMPLETE and the gate action is "fail".
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
+from sca.tasks.dag_defaults import SCAN_DEFAULT_ARGS
 from sca.tasks.scan_unit import scan_unit
 
 DAG_ID = "sca_scan"
@@ -30,12 +29,7 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
     max_active_runs=8,
     render_template_as_native_obj=True,
     tags=["sca", "scan", "scancodeio", "purldb", "fossid"],
-    default_args={
-        "owner": "sca",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=SCAN_DEFAULT_ARGS,
     doc_md=__doc__,
     params={
         "input": Param(

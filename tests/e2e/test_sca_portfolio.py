@@ -80,6 +80,17 @@ def purldb_matchings() -> int:
     return int(counts.get("POST /api/matching/", 0))
 
 
+def scio_requests() -> dict[str, int]:
+    """Every request ScanCode.io received through the stack's fault proxy, per ``METHOD path``."""
+    conn = json.loads(require_env("AIRFLOW_CONN_SCANCODEIO_DEFAULT"))
+    return dict(requests.get(f"http://{conn['host']}:{conn['port']}/_faultproxy/requests", timeout=30).json())
+
+
+def purldb_requests() -> dict[str, int]:
+    conn = json.loads(require_env("AIRFLOW_CONN_PURLDB_DEFAULT"))
+    return dict(requests.get(f"http://{conn['host']}:{conn['port']}/_sandbox/requests", timeout=30).json())
+
+
 def fossid_url() -> str:
     conn = json.loads(require_env("AIRFLOW_CONN_FOSSID_DEFAULT"))
     return f"http://{conn['host']}:{conn['port']}"
@@ -167,6 +178,14 @@ def nights(airflow_api, inputs_base_url, tmp_path_factory) -> dict[str, Any]:
     second = next_night()
     result["night_2"] = run_night(airflow_api, write_portfolio(tmp, "nightly", night_2_items), second)
     result["after_night_2"] = remote_counts()
+    # night 3: nothing changed; count every request each service receives during it
+    before = {"scancodeio": scio_requests(), "purldb": purldb_requests()}
+    result["night_3"] = run_night(airflow_api, write_portfolio(tmp, "nightly", night_2_items), next_night())
+    after = {"scancodeio": scio_requests(), "purldb": purldb_requests()}
+    result["night_3_requests"] = {
+        service: {k: n - before[service].get(k, 0) for k, n in counts.items() if n != before[service].get(k, 0)}
+        for service, counts in after.items()
+    }
     return result
 
 
@@ -205,6 +224,17 @@ def test_the_second_night_rescans_only_the_changed_item(nights) -> None:
         "by-url": "purldb,scancodeio",
         "colorama": "purldb,scancodeio",
     }
+
+
+def test_a_night_where_nothing_changed_makes_no_remote_call_per_item(nights) -> None:
+    """Only plan's two reads reach ScanCode.io (the pipelines list, the server version), once
+    for the night; PurlDB gets nothing; every item reuses every tool."""
+    assert nights["night_3"]["state"] == "success"
+    assert nights["night_3_requests"] == {
+        "scancodeio": {"GET /api/projects/pipelines/": 1, "GET /api/projects/": 1},
+        "purldb": {},
+    }
+    assert nights["night_3"]["summary"]["changes"] == dict.fromkeys(nights["night_3"]["summary"]["changes"], 0)
 
 
 def test_the_report_says_what_changed_since_last_night(nights) -> None:
@@ -294,6 +324,19 @@ def test_the_merged_sbom_and_the_fossid_project_reports_are_stored(nights) -> No
     for uri in summary["fossid_project_reports"].values():
         path = Path(urlparse(uri).path)
         assert path.parent == report_folder(summary) and path.stat().st_size > 0
+
+
+def test_the_report_is_an_asset_event_with_the_verdict_counts(airflow_api, nights) -> None:
+    night = nights["night_2"]
+    body = airflow_api.http.get_json(
+        "assets/events", params={"source_dag_id": DAG_ID, "source_run_id": night["run_id"], "limit": 10}
+    )
+    events = body["asset_events"]
+    assert [event["uri"] for event in events] == ["sca://sca_portfolio/report"]
+    extra = events[0]["extra"]
+    assert extra["verdicts"] == night["summary"]["verdicts"]
+    assert sum(extra["verdicts"].values()) == 4 and extra["items"] == 4 and extra["failed"] == 0
+    assert extra["report"] == night["summary"]["report"]
 
 
 def test_the_html_report_renders_every_chart_offline(nights) -> None:

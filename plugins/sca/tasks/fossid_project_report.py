@@ -50,4 +50,11 @@ class FossIDProjectReportOperator(FossIDReportsOperator):
             raise AirflowSkipException("no item of this portfolio uses FossID")
         if not self.report_types:
             raise AirflowSkipException("no FossID project report type asked for")
+        if self.client().get_project(str(self.project_code)) is None:
+            # every FossID item reused a scan kept in the ledger, made before the project was
+            # removed from the server (or by another Workbench): nothing there to report on
+            raise AirflowSkipException(
+                f"FossID has no project {self.project_code!r}: this night's FossID results all come from "
+                "the ledger (see each item's report)"
+            )
         return super().execute(context)

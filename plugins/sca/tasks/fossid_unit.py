@@ -88,7 +88,8 @@ class FossIDScanOperator(LedgerToolOperator):
         if fetched is None:
             raise RunFailedError("no input: the fetch task did not produce one", service=SERVICE)
         client = self.client()
-        settings = {**fossid_settings(self.options(), client.version()), "project_code": self.project_code}
+        version = str(self.server_version) if self.server_version else client.version()
+        settings = {**fossid_settings(self.options(), version), "project_code": self.project_code}
         key = ScanKey(self.tool, fetched.sha256, settings)
         self._key = key
         with self.key_lock(key):

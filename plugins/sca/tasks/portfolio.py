@@ -84,6 +84,37 @@ def item_arguments(portfolio: Portfolio) -> list[dict[str, Any]]:
     ]
 
 
+SERVER_FACTS = "server_facts"  # plan's XCom key: the services' versions, read once per night
+
+
+def server_facts(portfolio: Portfolio) -> dict[str, Any]:
+    """Once for the whole night, before any item starts: every item's pipelines checked against
+    ScanCode.io's list (an error names the items), and the services' versions, which the items'
+    tool tasks would otherwise each read (a reused scan then makes no remote call at all)."""
+    from sca.core.portfolio import PortfolioError
+    from sca.scancodeio.hook import ScanCodeIOHook
+
+    client = ScanCodeIOHook().get_conn()
+    by_pipelines: dict[tuple[str, ...], list[str]] = {}
+    for item in portfolio.items:
+        by_pipelines.setdefault(item.pipelines, []).append(item.id)
+    problems = []
+    for pipelines, ids in by_pipelines.items():
+        try:
+            client.validate_pipelines(list(pipelines))
+        except ValueError as exc:
+            shown = ", ".join(repr(i) for i in ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            problems.append(f"pipelines of item(s) {shown}: {exc}")
+    if problems:
+        raise PortfolioError(portfolio.source, problems)
+    facts: dict[str, Any] = {"scancodeio_version": client.server_version(), "fossid_version": None}
+    if any(item.uses("fossid") for item in portfolio.items):
+        from sca.fossid.hook import FossIDHook
+
+        facts["fossid_version"] = FossIDHook().get_conn().version()
+    return facts
+
+
 def night_of(context: Any) -> datetime:
     """The night a run stands for: its logical date (a manual run without one: when it ran)."""
     dag_run = context["dag_run"]
@@ -108,6 +139,7 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
         check_dag_run_conf(context)
         text, source = read_portfolio_source(str(portfolio))
         parsed = load_portfolio_text(text, source, default_pipelines=_as_list(default_pipelines))
+        facts = server_facts(parsed)
     except (PortfolioError, InputError) as exc:
         raise AirflowFailException(f"{exc} (not retried: fix the portfolio)") from exc
     limit = max_map_length()
@@ -133,6 +165,8 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
     tools = {tool: sum(1 for item in parsed.items if item.uses(tool)) for tool in ("scancodeio", "purldb", "fossid")}
     print(f"Portfolio {parsed.name!r} ({source}): {len(parsed)} items for the night of {night.isoformat()}")
     print(f"Items per tool: {tools}; the plan (inputs without credentials) is kept at {stored.uri}")
+    print(f"Pipelines checked; server versions for the night: {facts}")
+    ti.xcom_push(SERVER_FACTS, facts)
     return item_arguments(parsed)
 
 

@@ -301,17 +301,22 @@ def add_unit_tasks(
     check_conf: bool = True,
     stall_minutes: Any = 30,
     label: Any = None,
+    check_pipelines: bool = True,
+    scancodeio_server_version: Any = None,
+    fossid_server_version: Any = None,
 ) -> None:
     """Add the unit's five tasks to the TaskGroup being built, whose id is ``group_id``: a plain
     group (``scan_unit``) or a mapped ``@task_group`` (the portfolio), where the arguments are the
     group's mapped arguments. Every argument is templated, so values, ``"{{ params.x }}"`` and
-    mapped arguments all work."""
+    mapped arguments all work. A DAG that checks the pipelines and reads the servers' versions
+    once for all its units (the portfolio's plan) passes ``check_pipelines=False`` and the
+    versions: a unit whose scans are all reused then makes no remote call."""
     fetch_id = f"{group_id}.fetch"
     # a mapped unit shows each map index by what it stands for (a portfolio item's id)
     shown_as: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.item_label }}"}
     shown_as_task: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.op_kwargs.label }}"}
     fetched = task(task_id="fetch", retries=3, multiple_outputs=False, **shown_as_task)(fetch_into_store)(
-        group_id, input_value, max_input_mb, scancodeio_pipelines, check_conf, label=label
+        group_id, input_value, max_input_mb, scancodeio_pipelines if check_pipelines else None, check_conf, label=label
     )
     scancodeio = ScanCodeIOScanOperator(
         task_id="scancodeio",
@@ -322,6 +327,8 @@ def add_unit_tasks(
         labels=[group_id],
         max_age_days=scancodeio_max_age_days,
         stall_minutes=stall_minutes,
+        server_version=scancodeio_server_version,
+        pipelines_checked=not check_pipelines,
         item_label=label,
         **shown_as,
     )
@@ -344,6 +351,7 @@ def add_unit_tasks(
         scan_options=fossid_scan_options,
         report_types=fossid_reports,
         max_age_days=fossid_max_age_days,
+        server_version=fossid_server_version,
         item_label=label,
         **shown_as,
     )

@@ -21,7 +21,13 @@ from sca.common.polling import wait_briefly
 from sca.common.retry import act_once
 from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ArtefactRef, FlaggedResource, InputRef, ScanCodeIOResult
-from sca.scancodeio.client import DEFAULT_OUTPUT_NAMES, SERVICE, ScanCodeIOClient, is_name_taken
+from sca.scancodeio.client import (
+    DEFAULT_OUTPUT_NAMES,
+    SERVICE,
+    ScanCodeIOClient,
+    is_name_taken,
+    pipeline_specs,
+)
 from sca.scancodeio.hook import ScanCodeIOHook
 from sca.scancodeio.links import PROJECT_URL_XCOM_KEY
 from sca.scancodeio.operators import _run_matches, collect_results
@@ -70,11 +76,14 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         scancodeio_conn_id: str = ScanCodeIOHook.default_conn_name,
         stall_minutes: float | str | None = 30,
         max_recoveries: int = 2,
+        pipelines_checked: bool = False,
         **kwargs: Any,
     ) -> None:
         """``stall_minutes``: a run that writes no log line for this long (its worker was killed
         with its job) is stopped and run again; ``max_recoveries``: how many times a run that
-        ended failure, stale or stopped, or stalled, is reset and run again before the task fails."""
+        ended failure, stale or stopped, or stalled, is reset and run again before the task fails;
+        ``pipelines_checked``: the DAG checked the pipelines against the server already (the
+        portfolio's plan, once for every item), so this task does not ask the server again."""
         kwargs.setdefault("pool", "scancodeio")
         kwargs.setdefault("max_poll_interval", 30.0)
         super().__init__(**kwargs)
@@ -84,6 +93,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         self.scancodeio_conn_id = scancodeio_conn_id
         self.stall_minutes = stall_minutes
         self.max_recoveries = max_recoveries
+        self.pipelines_checked = pipelines_checked
         self._active_run: str | None = None
 
     @property
@@ -96,7 +106,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         if fetched is None:
             raise RunFailedError("no input: the fetch task did not produce one", service=SERVICE)
         client = self.hook.get_conn()
-        specs = client.validate_pipelines(list(self.pipelines))
+        specs = pipeline_specs(self.pipelines) if self.pipelines_checked else client.validate_pipelines(self.pipelines)
         key = ScanKey(self.tool, fetched.sha256, scancodeio_settings(specs, None))
         self._key = key
         with self.key_lock(key):
@@ -112,7 +122,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         started: float,
     ) -> dict[str, Any]:
         entry = self.ledger_get(key)
-        current_version = client.server_version()
+        current_version = str(self.server_version) if self.server_version else client.server_version()
         version_changed = (
             f"the server is now {current_version}, the scan was made by {entry.server_version}"
             if entry and entry.server_version and current_version and entry.server_version != current_version

@@ -181,12 +181,13 @@ class ScanUnitOperator(BaseOperator):
 class LedgerToolOperator(ScanUnitOperator):
     """A tool task with a ledger: reuse fresh finished scans, re-attach to submitted ones."""
 
-    template_fields: Sequence[str] = (*ScanUnitOperator.template_fields, "max_age_days")
+    template_fields: Sequence[str] = (*ScanUnitOperator.template_fields, "max_age_days", "server_version")
 
     def __init__(
         self,
         *,
         max_age_days: float | str | None = None,
+        server_version: str | None = None,
         poll_interval: float = 3.0,
         max_poll_interval: float = 60.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
@@ -195,9 +196,12 @@ class LedgerToolOperator(ScanUnitOperator):
         **kwargs: Any,
     ) -> None:
         """Waits: polled in the worker for ``sync_grace_seconds``, then deferred; the trigger
-        polls from ``poll_interval`` backing off to ``max_poll_interval``; ``wait_timeout`` ends it."""
+        polls from ``poll_interval`` backing off to ``max_poll_interval``; ``wait_timeout`` ends it.
+        ``server_version``: the service's version when the DAG already read it once for all its
+        units (the portfolio's plan), so a unit that reuses a scan makes no remote call at all."""
         super().__init__(**kwargs)
         self.max_age_days = max_age_days
+        self.server_version = server_version
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
