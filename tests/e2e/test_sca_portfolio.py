@@ -163,7 +163,8 @@ def nights(airflow_api, inputs_base_url, tmp_path_factory) -> dict[str, Any]:
     night_1_items = [
         {"id": "six", "input": "six-1.16.0-py2.py3-none-any.whl", "owner": "platform", "tags": ["pypi"]},
         {"id": "npm-lib", "input": "inherits-2.0.4.tgz", "tools": ["scancodeio", "purldb", "fossid"]},
-        {"id": "by-url", "input": url_input, "tags": ["npm"]},
+        # a URL through an environment variable, expanded by the item's fetch
+        {"id": "by-url", "input": "${SCA_INPUTS_BASE_URL}/is-number-7.0.0.tgz", "tags": ["npm"]},
         {"id": "colorama", "input": "colorama-0.4.6-py2.py3-none-any.whl"},
     ]
     changed = repacked("once-1.4.0.tgz", f"once-1.4.0-{SESSION}.tgz", f"session {SESSION}\n")
@@ -308,6 +309,17 @@ def test_the_url_item_is_fetched_conditionally_the_second_night(nights) -> None:
     finally:
         conn.close()
     assert row is not None and row[1] == "is-number-7.0.0.tgz" and row[0]
+    # the plan and the scan keep the input as written: the variable, not what it stands for
+    conn = connect()
+    try:
+        item = next(r for r in ledger.item_rows(conn, DAG_ID, nights["night_2"]["run_id"]) if r["item_id"] == "by-url")
+        with conn.cursor() as cur:
+            cur.execute("SELECT input_source FROM scans WHERE scan_id = %s", (item["scan_id"],))
+            source = cur.fetchone()[0]
+        conn.commit()
+    finally:
+        conn.close()
+    assert item["input"] == source == "${SCA_INPUTS_BASE_URL}/is-number-7.0.0.tgz"
     log = (run_dir() / "logs" / "inputs.log").read_text()
     assert '"GET /is-number-7.0.0.tgz HTTP/1.1" 304' in log
 

@@ -17,7 +17,7 @@ import pytest
 from sca.common.errors import PermanentServiceError
 from sca.common.retry import RetryPolicy
 from sca.core.results import InputRef
-from sca.pipeline.fetch import InputError, Validators, fetch_input, input_kind
+from sca.pipeline.fetch import InputError, Validators, expand_variables, fetch_input, input_kind
 from sca.store.artefacts import ArtefactStore
 from tests.unit.scripted_server import Reply, scripted_server
 
@@ -191,3 +191,11 @@ def test_an_unchanged_url_is_not_downloaded_again(tmp_path: Path) -> None:
         fourth = fetch()
         assert fourth.sha256 == third.sha256 and store.exists(fourth.artefact.uri)
     assert [code for _, code in answers] == [200, 304, 200, 200]
+
+
+def test_inputs_name_environment_variables_expanded_at_fetch_time() -> None:
+    env = {"ARTIFACTS": "https://bot:tok@repo.example.invalid/pkgs", "V": "1.0"}
+    assert expand_variables("${ARTIFACTS}/pkg-${V}.tgz", env) == "https://bot:tok@repo.example.invalid/pkgs/pkg-1.0.tgz"
+    assert expand_variables("plain-$V-{V}.tgz", env) == "plain-$V-{V}.tgz"
+    with pytest.raises(InputError, match=r"names \$\{MISSING\}, which is not set in the worker's environment"):
+        expand_variables("${MISSING}/x.tgz", env)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sca.core.portfolio import PortfolioError, load_portfolio_text, parse_portfolio
+from sca.core.portfolio import PortfolioError, load_portfolio_text, parse_portfolio, unset_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def test_the_demo_portfolio_is_valid_with_23_items_of_two_ecosystems() -> None:
     assert six_sdist.tools == ("scancodeio", "purldb")
     urllib3 = next(item for item in portfolio.items if item.id == "urllib3")
     assert (urllib3.input, urllib3.owner, urllib3.pipelines) == (
-        "urllib3-1.26.18-py2.py3-none-any.whl",
+        "${SCA_INPUTS_BASE_URL}/urllib3-1.26.18-py2.py3-none-any.whl",
         "platform-team",
         ("scan_single_package",),
     )
@@ -39,7 +39,11 @@ def test_the_demo_portfolio_is_valid_with_23_items_of_two_ecosystems() -> None:
         if line.strip() and not line.startswith("#")
     }
     shipped = {p.name for p in (ROOT / "include" / "demo").iterdir()}
-    assert {item.input for item in portfolio.items} <= listed | shipped
+    assert {item.input.removeprefix("${SCA_INPUTS_BASE_URL}/") for item in portfolio.items} <= listed | shipped
+    assert unset_variables(portfolio, {"SCA_INPUTS_BASE_URL": "http://127.0.0.1:8765"}) == []
+    assert unset_variables(portfolio, {})[0] == (
+        "items[0] (id 'attrs'): input names ${SCA_INPUTS_BASE_URL}, which is not set in the worker's environment"
+    )
 
 
 def test_defaults_are_inherited_and_items_override_them() -> None:

@@ -15,6 +15,8 @@ PURE (no Airflow). A portfolio is YAML (or JSON, which is YAML) of this shape::
         owner: web-team                         # optional
         tags: [python, runtime]                 # optional
 
+An input may name environment variables, ``${ARTIFACTS_URL}/pkg-1.0.tgz``: each item's fetch
+expands them, so a token kept in the environment never reaches the plan, XCom or the warehouse.
 The whole file is checked before any scan starts; every problem is reported at once, each
 naming its entry (``items[3] (id 'attrs')``) and field, with the nearest known name for a
 misspelt one.
@@ -243,6 +245,20 @@ def parse_portfolio(
     if problems:
         raise PortfolioError(source, problems)
     return Portfolio(str(name), tuple(items), source, frozenset(seen))
+
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def unset_variables(portfolio: Portfolio, environ: Mapping[str, str]) -> list[str]:
+    """Every ``${NAME}`` an item's input names that the environment does not set (each fetch
+    expands them; the plan checks them all first), as problems naming the item."""
+    return [
+        f"items[{index}] (id {item.id!r}): input names ${{{name}}}, which is not set in the worker's environment"
+        for index, item in enumerate(portfolio.items)
+        for name in VARIABLE.findall(item.input)
+        if name not in environ
+    ]
 
 
 def load_portfolio_text(text: str, source: str, **defaults: Any) -> Portfolio:

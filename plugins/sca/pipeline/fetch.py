@@ -5,8 +5,9 @@ a content-type check. Every tool then gets these bytes. No Airflow: the store is
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +55,23 @@ class ValidatorCache(Protocol):
     def lookup(self, url: str) -> Validators | None: ...
 
     def remember(self, url: str, etag: str | None, last_modified: str | None, artefact: ArtefactRef) -> None: ...
+
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_variables(value: str, environ: Mapping[str, str]) -> str:
+    """``${NAME}`` in an input, replaced from the environment at fetch time (a portfolio names
+    ``${ARTIFACTS_URL}/pkg.tgz``; a token kept in the environment never reaches the portfolio
+    file, the plan, XCom or the warehouse, which keep the input as written)."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise InputError(f"input {value!r} names ${{{name}}}, which is not set in the worker's environment")
+        return environ[name]
+
+    return VARIABLE.sub(value_of, value)
 
 
 def redact_url(value: str) -> str:

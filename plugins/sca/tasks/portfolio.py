@@ -126,7 +126,7 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
     """Check the run's conf and the whole portfolio before anything is scanned; record the plan."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from sca.core.portfolio import PortfolioError, load_portfolio_text
+    from sca.core.portfolio import PortfolioError, load_portfolio_text, unset_variables
     from sca.pipeline.fetch import InputError, redact_url
     from sca.store import portfolio as ledger
     from sca.store.artefacts import ArtefactStore
@@ -139,6 +139,9 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
         check_dag_run_conf(context)
         text, source = read_portfolio_source(str(portfolio))
         parsed = load_portfolio_text(text, source, default_pipelines=_as_list(default_pipelines))
+        unset = unset_variables(parsed, os.environ)
+        if unset:
+            raise PortfolioError(source, unset)
         facts = server_facts(parsed)
     except (PortfolioError, InputError) as exc:
         raise AirflowFailException(f"{exc} (not retried: fix the portfolio)") from exc

@@ -78,7 +78,7 @@ def fetch_into_store(
 
     from sca.common.errors import is_permanent
     from sca.core.results import ToolRun, ToolStatus
-    from sca.pipeline.fetch import fetch_input, redact_url
+    from sca.pipeline.fetch import expand_variables, fetch_input, redact_url
     from sca.pipeline.inspect import inspect_input
     from sca.purldb.hook import PurlDBHook
     from sca.store import warehouse
@@ -105,7 +105,7 @@ def fetch_into_store(
             store = ArtefactStore()
             validators = WarehouseValidators(conn, store.exists)
             fetched = fetch_input(
-                str(value),
+                expand_variables(str(value), os.environ),
                 inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
                 store=store,
                 max_bytes=int(max_input_mb) * 1024 * 1024,
