@@ -33,6 +33,7 @@ from sca.scancodeio.links import PROJECT_URL_XCOM_KEY
 from sca.scancodeio.operators import _run_matches, collect_results
 from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
+from sca.store.ledger import LedgerEntry
 from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
 
 REQUIRED_FORMATS = ("json",)
@@ -128,6 +129,10 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             if entry and entry.server_version and current_version and entry.server_version != current_version
             else None
         )
+        if entry is not None and not version_changed and self.reusable(entry):
+            # a scan made for a DAG that asked for fewer outputs (the portfolio takes json and
+            # cyclonedx) gets the missing ones from its project; a project gone makes it stale
+            version_changed = self._complete_outputs(client, key, entry)
         if entry is not None and self.reusable(entry, version_changed):
             return self.reuse(context, key, entry)
         if entry is not None and entry.has_results:  # stale: delete it, then scan under a new name
@@ -299,6 +304,36 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         raise_for_event(event, SERVICE)
         return self._advance(context, client, state)
 
+    def wanted_formats(self) -> list[str]:
+        return list(dict.fromkeys([*REQUIRED_FORMATS, *list(self.formats)]))
+
+    def _complete_outputs(self, client: ScanCodeIOClient, key: ScanKey, entry: LedgerEntry) -> str | None:
+        """Download the outputs this task wants that the reused result lacks into its folder, and
+        rewrite the result with them. Returns why the scan cannot be reused (its project is gone
+        from the server, so they cannot be made), or None."""
+        result_uri = str(entry.result_uri)
+        stored = self.store.read_json(result_uri)
+        missing = [fmt for fmt in self.wanted_formats() if fmt not in (stored.get("outputs") or {})]
+        if not missing:
+            return None
+        folder_rel = result_uri[len(self.store.uri_for("")) :].rsplit("/", 1)[0]
+        try:
+            with WorkFolder(self.task_id) as folder:
+                for fmt in missing:
+                    local = client.download_results(
+                        str(entry.remote_id), fmt, folder, filename=DEFAULT_OUTPUT_NAMES.get(fmt)
+                    )
+                    ref = self.store.put_file(local, f"{folder_rel}/{local.name}")
+                    stored.setdefault("outputs", {})[fmt] = ref.as_dict()
+                    self.log.info("Added the %s output to the reused scan %s: %s", fmt, entry.remote_name, ref.uri)
+        except NotFoundError:
+            gone = f"its project {entry.remote_name} is gone from the server"
+            return f"{gone}, so its {', '.join(missing)} output(s) cannot be made"
+        rewritten = self.store.put_json(stored, f"{folder_rel}/{result_uri.rsplit('/', 1)[1]}")
+        if rewritten.uri != result_uri:  # the store's root moved: keep the ledger pointing at it
+            self.ledger("finished", key.tool, key.value, rewritten.uri, entry.server_version)
+        return None
+
     def on_kill(self) -> None:
         """Marked failed while waiting in the worker: stop the run it waits for. (While deferred,
         the trigger's ``on_kill`` does this.)"""
@@ -316,7 +351,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         uuid = state["project_uuid"]
         folder_rel = f"tools/scancodeio/{key.short}"
         outputs: dict[str, ArtefactRef] = {}
-        formats = list(dict.fromkeys([*REQUIRED_FORMATS, *list(self.formats)]))
+        formats = self.wanted_formats()
         with WorkFolder(self.task_id) as folder:
             for fmt in formats:
                 local = client.download_results(uuid, fmt, folder, filename=DEFAULT_OUTPUT_NAMES.get(fmt))
