@@ -509,3 +509,13 @@ def test_five_thousand_items_build() -> None:
     assert "Showing the first 2,000 of 4,900 rows" in page
     book = openpyxl.load_workbook(io.BytesIO(report.files["portfolio.xlsx"]), read_only=True)
     assert book["packages"].max_row == 19_601
+
+
+def test_trend_axis_labels_show_the_time_when_nights_share_a_day() -> None:
+    from sca.reports.charts import date_labels
+
+    assert date_labels(["2026-11-25T02:00:00+00:00", "2026-11-26T02:00:00+00:00"]) == ["2026-11-25", "2026-11-26"]
+    assert date_labels(["2026-11-26T01:03:22+00:00", "2026-11-26T09:30:53+00:00"]) == [
+        "2026-11-26 01:03",
+        "2026-11-26 09:30",
+    ]

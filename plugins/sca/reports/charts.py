@@ -167,6 +167,14 @@ def _date_ticks(count: int, most: int = 6) -> list[int]:
     return sorted({round(i * step) for i in range(most)})
 
 
+def date_labels(dates: Sequence[str]) -> list[str]:
+    """ISO timestamps as axis labels: the day, or the day and time when two nights share a day."""
+    days = [d[:10] for d in dates]
+    if len(set(days)) == len(days):
+        return days
+    return [d[:16].replace("T", " ") for d in dates]
+
+
 def line_chart(
     chart_id: str,
     title: str,
@@ -186,6 +194,7 @@ def line_chart(
     height = TOP + len(panels) * (panel_h + gap) + 24
     step = plot_w / (len(dates) - 1) if len(dates) > 1 else 0.0
     xs = [left + (i * step if len(dates) > 1 else plot_w / 2) for i in range(len(dates))]
+    labels = date_labels(dates)
     parts = [_open(chart_id, title, width, height)]
     colour_index = 0
     for p, (panel, series) in enumerate(panels):
@@ -211,7 +220,7 @@ def line_chart(
             parts.append(f'<path class="series" d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
             parts += [
                 f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
-                f"<title>{esc(name)} {esc(dates[i][:10])}: {fmt(values[i])}</title></circle>"
+                f"<title>{esc(name)} {esc(labels[i])}: {fmt(values[i])}</title></circle>"
                 for i, (x, y) in enumerate(points)
             ]
             legend_y = y0 + 6 + s * 16
@@ -222,7 +231,7 @@ def line_chart(
     last_base = TOP + (len(panels) - 1) * (panel_h + gap) + 10 + panel_h
     parts += [
         f'<text class="axis-label" x="{xs[i]:.1f}" y="{last_base + 16}" text-anchor="middle" fill="#57606a">'
-        f"{esc(dates[i][:10])}</text>"
+        f"{esc(labels[i])}</text>"
         for i in _date_ticks(len(dates))
     ]
     parts.append("</svg>")
