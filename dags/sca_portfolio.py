@@ -79,6 +79,16 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
         "fossid_project": Param(
             "sca-portfolio", type="string", minLength=1, maxLength=100, title="FossID project code"
         ),
+        "fossid_scan_options": Param(
+            {
+                "auto_identification_detect_declaration": True,
+                "auto_identification_detect_copyright": True,
+                "sensitivity": 10,
+            },
+            type="object",
+            title="FossID scan options",
+            description="As in sca_scan (the same options and project let both DAGs share FossID scans).",
+        ),
         "fossid_project_reports": Param(
             ["xlsx", "spdx"],
             type="array",
@@ -110,6 +120,7 @@ def sca_portfolio() -> None:
             run_purldb=run_purldb,
             run_fossid=run_fossid,
             fossid_project="{{ params.fossid_project }}",
+            fossid_scan_options="{{ params.fossid_scan_options }}",
             fossid_reports=[],
             fossid_max_age_days="{{ params.fossid_max_age_days }}",
             scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",

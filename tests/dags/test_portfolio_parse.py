@@ -76,7 +76,7 @@ def test_parsing_makes_no_network_call_and_reads_no_portfolio(tmp_path: Path) ->
         assert result["include_files"] == []
     # only the path differs (the 5,000 items are ~150 kB of JSON: none of it is in the DAG)
     assert abs(with_big["serialized"] - small["serialized"]) < 1000
-    assert small["serialized"] < 40_000
+    assert small["serialized"] < 60_000  # the DAG itself; 5,000 items as JSON would be ~150 kB more
 
 
 def test_a_5000_item_plan_is_what_the_mapped_unit_takes(tmp_path: Path) -> None:

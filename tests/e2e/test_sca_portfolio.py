@@ -324,6 +324,37 @@ def test_the_url_item_is_fetched_conditionally_the_second_night(nights) -> None:
     assert '"GET /is-number-7.0.0.tgz HTTP/1.1" 304' in log
 
 
+def test_sca_scan_reusing_an_item_scan_gets_the_outputs_the_portfolio_did_not_keep(airflow_api, nights) -> None:
+    """The portfolio keeps json and cyclonedx from ScanCode.io and no FossID scan report; an
+    sca_scan of the same bytes reuses both scans and still gets every output it asks for, made
+    from the existing project and scan (no new remote scan)."""
+    before = remote_counts()
+    run_id = airflow_api.trigger(
+        "sca_scan",
+        {
+            "input": f"once-1.4.0-{SESSION}.tgz",
+            "fossid_project": FOSSID_PROJECT,
+            "fossid_reports": ["xlsx", "cyclone_dx"],
+            "gate_action": "warn",
+        },
+    )["dag_run_id"]
+    assert airflow_api.wait("sca_scan", run_id, timeout=900)["state"] == "success"
+    report = airflow_api.xcom("sca_scan", run_id, "scan.report")
+    assert sorted(report["reused"]) == ["purldb", "scancodeio"]  # FossID made reports: not "reused"
+    summary = json.loads(Path(urlparse(report["reports"]["summary.json"]).path).read_text())
+    labels = sorted(a["label"] for a in summary["artefacts"] if not a["label"].startswith(("input", "purldb")))
+    assert labels == [
+        "fossid cyclone_dx",
+        "fossid xlsx",
+        "scancodeio attribution",
+        "scancodeio cyclonedx",
+        "scancodeio json",
+        "scancodeio spdx",
+        "scancodeio xlsx",
+    ]
+    assert remote_counts() == before, "nothing new was scanned"
+
+
 def test_the_merged_sbom_and_the_fossid_project_reports_are_stored(nights) -> None:
     summary = nights["night_2"]["summary"]
     from sca.reports.sbom import validate_sbom

@@ -101,7 +101,21 @@ class FossIDScanOperator(LedgerToolOperator):
         settings = dict(key.settings)
         entry = self.ledger_get(key)
         if entry is not None and self.reusable(entry):
-            return self.reuse(context, key, entry)
+            stored = self.store.read_json(str(entry.result_uri))
+            have = dict(stored.get("outputs") or {})
+            missing = [t for t in self.report_types if t not in have]
+            if not missing:
+                return self.reuse(context, key, entry)
+            if entry.remote_name and client.get_scan(str(entry.remote_name)) is not None:
+                # a scan made for a DAG that asked for fewer reports (the portfolio's items ask for
+                # none): make the missing ones from it, then collect its results again
+                self.log.info(
+                    "Reusing FossID scan %s and making the reports it lacks: %s", entry.remote_name, ", ".join(missing)
+                )
+                state = self._state(str(entry.remote_name), fetched, settings, started, stage="reports")
+                state["reports"] = have
+                return self._advance(context, client, state)
+            self.log.info("FossID scan %s is gone: scanning again to make its %s reports", entry.remote_name, missing)
         if entry is not None and entry.has_results and entry.remote_name:
             # stale: delete it, then scan under a new code, so a retry never re-attaches to it
             self.log.info("Deleting the stale FossID scan %s before scanning again", entry.remote_name)
@@ -121,19 +135,24 @@ class FossIDScanOperator(LedgerToolOperator):
         else:
             self.log.info("Re-attached to FossID scan %s", scan_code)
         self.ledger("submitted", key.tool, key.value, scan_code, None, settings["server_version"])
-        state: dict[str, Any] = {
+        return self._advance(context, client, self._state(scan_code, fetched, settings, started))
+
+    def _state(
+        self, scan_code: str, fetched: InputRef, settings: dict[str, Any], started: float, stage: str = "upload"
+    ) -> dict[str, Any]:
+        """What the stage machine carries across deferrals: JSON-native only."""
+        return {
             "scan_code": scan_code,
             "sha256": fetched.sha256,
             "settings": settings,
             "input": fetched.as_dict(),
             "started": started,
             "deadline": started + self.wait_timeout.total_seconds(),
-            "stage": "upload",
+            "stage": stage,
             "uploaded_now": False,
             "reports": {},
             "pending_reports": {},
         }
-        return self._advance(context, client, state)
 
     def _delete_and_wait(self, client: FossIDClient, scan_code: str, timeout: float = 120.0) -> None:
         """Workbench deletes scans in the background: the code is free again only once it is gone."""
