@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from sca.tasks.dag_defaults import SCAN_DEFAULT_ARGS
+from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
 from sca.tasks.fossid_project_report import FossIDProjectReportOperator
 from sca.tasks.portfolio import (
     FOSSID_REPORT_TASK,
@@ -80,11 +80,7 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
             "sca-portfolio", type="string", minLength=1, maxLength=100, title="FossID project code"
         ),
         "fossid_scan_options": Param(
-            {
-                "auto_identification_detect_declaration": True,
-                "auto_identification_detect_copyright": True,
-                "sensitivity": 10,
-            },
+            dict(FOSSID_SCAN_OPTIONS),
             type="object",
             title="FossID scan options",
             description="As in sca_scan (the same options and project let both DAGs share FossID scans).",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from sca.tasks.dag_defaults import SCAN_DEFAULT_ARGS
+from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
 from sca.tasks.scan_unit import scan_unit
 
 DAG_ID = "sca_scan"
@@ -61,11 +61,7 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
         ),
         "fossid_project": Param("sca-scans", type="string", minLength=1, maxLength=100, title="FossID project code"),
         "fossid_scan_options": Param(
-            {
-                "auto_identification_detect_declaration": True,
-                "auto_identification_detect_copyright": True,
-                "sensitivity": 10,
-            },
+            dict(FOSSID_SCAN_OPTIONS),
             type="object",
             title="FossID scan options",
             description="Options for scans/run (limit, sensitivity, auto_identification_*, "

@@ -12,3 +12,11 @@ SCAN_DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
 }
+
+# FossID scans/run options both scan DAGs default to: the same options (and project) let the
+# nightly portfolio and an on-demand sca_scan share FossID scans.
+FOSSID_SCAN_OPTIONS: dict[str, Any] = {
+    "auto_identification_detect_declaration": True,
+    "auto_identification_detect_copyright": True,
+    "sensitivity": 10,
+}
