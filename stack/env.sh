@@ -36,6 +36,7 @@ export SCA_INPUTS_BASE_URL="http://$SCA_HOST:$INPUTS_PORT"
 export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PROXY_PORT, \"password\": \"$SCIO_TOKEN\", \"extra\": {\"timeout\": 20}}"
 export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\", \"extra\": {\"timeout\": 20}}"
 export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\", \"extra\": {\"timeout\": 20}}"
+export SCA_PURLCLI_VENV="$PURLCLI_VENV"  # tests/integration/test_purldb_third_party_client.py
 export SCA_SCIO_DIRECT_URL="http://$SCA_HOST:$SCIO_PORT"
 export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
 set -u

@@ -46,6 +46,8 @@ files_key() { cat "$@" | sha256sum | cut -c1-12; }
 
 AIRFLOW_VENV="$CACHE_DIR/venv-airflow-$(files_key "$ROOT/requirements.txt" "$ROOT/requirements.lock")"
 SCIO_VENV="$CACHE_DIR/venv-scancodeio-$(files_key "$ROOT/stack/scio/requirements-scio.txt" "$ROOT/stack/scio/requirements-scio.lock")"
+# purldb-toolkit (a third-party PurlDB client) for a contract test; nothing of the product uses it.
+PURLCLI_VENV="$CACHE_DIR/venv-purlcli-$(files_key "$ROOT/stack/thirdparty/requirements-purlcli.txt")"
 
 pid_alive() {  # a zombie (killed, not yet reaped by an init that does not reap) is not alive
   [ -f "$1" ] || return 1

@@ -4,6 +4,7 @@
 #  - the project venv (Airflow + scancode-toolkit ...) from requirements.txt, constrained to the
 #    tested versions of every package in requirements.lock
 #  - the ScanCode.io 38.2.0 venv from stack/scio/requirements-scio.txt (+ requirements-scio.lock)
+#  - a small venv with purldb-toolkit (stack/thirdparty/requirements-purlcli.txt), for one test
 # Venvs live under $CACHE_DIR keyed by the hash of their requirement file, so a second run
 # (or a second CI run on the same machine) reuses them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -68,6 +69,17 @@ ensure_scio_venv() {
   touch "$SCIO_VENV/.complete"
 }
 
+ensure_purlcli_venv() {
+  [ -f "$PURLCLI_VENV/.complete" ] && return 0
+  local py; py=$(find_python312)
+  log "creating the purldb-toolkit venv at $PURLCLI_VENV (a few seconds; tests only)"
+  make_venv "$PURLCLI_VENV" "$py"
+  pip_quiet "$PURLCLI_VENV.partial" --no-deps -r "$ROOT/stack/thirdparty/requirements-purlcli.txt"
+  finish_venv "$PURLCLI_VENV"
+  "$PURLCLI_VENV/bin/python" -c "import fetchcode, click, packageurl" || die "purldb-toolkit's dependencies do not import in $PURLCLI_VENV"
+  touch "$PURLCLI_VENV/.complete"
+}
+
 # The demo portfolio's real packages (include/demo-packages.txt), fetched once from PyPI and npm
 # into the cache and checked against their pinned sha256; runs and tests never download them.
 ensure_demo_packages() {
@@ -97,6 +109,7 @@ mkdir -p "$CACHE_DIR" "$RUN_DIR"
 ensure_system_packages
 ensure_airflow_venv
 ensure_scio_venv
+ensure_purlcli_venv
 ensure_demo_packages
 ln -sfn "$AIRFLOW_VENV" "$ROOT/.venv"
 log "setup complete: project venv $AIRFLOW_VENV, ScanCode.io venv $SCIO_VENV"
