@@ -113,6 +113,14 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             description="A finished FossID scan of the same bytes and settings is reused for this many days "
             "(its knowledge base changes); null: always.",
         ),
+        "fossid_scan_budget_minutes": Param(
+            240,
+            type=["number", "null"],
+            minimum=0.1,
+            title="FossID scan budget (minutes)",
+            description="A FossID scan still RUNNING after this long is taken as hung: it is cancelled and run "
+            "again once with scan_failed_only (a scan that ends FAILED is too); null: no budget.",
+        ),
         "stall_minutes": Param(
             30,
             type="number",
@@ -135,6 +143,7 @@ def sca_scan() -> None:
         fossid_scan_options="{{ params.fossid_scan_options }}",
         fossid_reports="{{ params.fossid_reports }}",
         fossid_max_age_days="{{ params.fossid_max_age_days }}",
+        fossid_scan_budget_minutes="{{ params.fossid_scan_budget_minutes }}",
         scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",
         fail_level="{{ params.fail_level }}",
         gate_action="{{ params.gate_action }}",

@@ -352,8 +352,12 @@ class Api:
         wait_extract = max(0.0, extraction.finished - time.time()) if extraction else 0.0
         auto = flag(data.get("auto_identification_detect_declaration", "1"))
         scan.run_options = {k: v for k, v in data.items() if k not in ("username", "key")}
+        scan.run_history.append(dict(scan.run_options))
         results = self.wb.compute_results(scan, auto)
-        failing = self.wb.switches.get("fail_scans")
+        # fail_scans: every run fails; fail_next_scans / hang_next_scans: the next N runs fail, or
+        # hang RUNNING until cancelled (a scanner that never ends), then runs are normal again
+        failing = self.wb.switches.get("fail_scans") or self.wb.take("fail_next_scans")
+        hung = not failing and self.wb.take("hang_next_scans")
         with_da = flag(data.get("run_dependency_analysis"))
         if with_da:
             self._refuse_if_busy(scan, "DEPENDENCY_ANALYSIS")
@@ -367,6 +371,7 @@ class Api:
             if failing
             else f"Scan finished. {results['total_files']} files scanned. 0 files ignored. 0 files failed.",
             stuck=bool(self.wb.switches.get("stuck_queued")),
+            hung=hung,
             payload={"results": results},
         )
         if with_da:
@@ -384,7 +389,7 @@ class Api:
                 comment=f"{len(deps)} dependencies found"
                 if not failing
                 else "Scan failed: dependency analysis not run",
-                stuck=process.stuck_queued,
+                stuck=process.stuck_queued or process.hung,
                 payload={"dependencies": deps, "after_scan": process.id},
             )
         return None, "Scan has been launched"
@@ -860,7 +865,8 @@ class WorkbenchServer(SandboxServer):
 
     def configure(self, values: dict[str, Any]) -> None:
         """Timings (``scan_seconds`` …), ``version``, ``api_key_valability_days``, switches
-        (``stuck_queued``, ``fail_scans``, ``fail_comment``, ``cancel_status``) and ``users``
+        (``stuck_queued``, ``fail_scans``, ``fail_comment``, ``cancel_status``, and the counting
+        ``fail_next_scans`` and ``hang_next_scans``) and ``users``
         ({name: key})."""
         with self.wb.lock:
             for key, value in values.items():
@@ -898,4 +904,6 @@ class WorkbenchServer(SandboxServer):
                 }
                 for scan in list(self.wb.scans.values())
             },
+            # the options of every scans/run, per scan (a recovery re-run shows here)
+            "runs": {scan.code: scan.run_history for scan in list(self.wb.scans.values()) if scan.run_history},
         }

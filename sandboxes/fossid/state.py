@@ -96,6 +96,7 @@ class Process:
     payload: dict[str, Any] = field(default_factory=dict)
     ended_at: float | None = None  # set when cancelled: the process stopped then, not at ``finished``
     started_at: float | None = None  # when a cancelled process had started running (None: it never ran)
+    hung: bool = False  # a scanner that hangs: RUNNING until cancelled, its progress frozen at 50 %
 
     def cancel(self, status: str, comment: str, at: float | None = None) -> None:
         """Stop a QUEUED or RUNNING process: it ends now with ``status`` and ``comment``."""
@@ -110,6 +111,9 @@ class Process:
             return self.outcome, 0
         if self.stuck_queued or elapsed < self.queue_seconds:
             return "QUEUED", 0
+        if self.hung:
+            done = int(100 * (elapsed - self.queue_seconds) / max(self.run_seconds, 0.001))
+            return "RUNNING", min(done, 50)
         if elapsed < self.queue_seconds + self.run_seconds:
             done = int(100 * (elapsed - self.queue_seconds) / max(self.run_seconds, 0.001))
             return "RUNNING", min(done, 99)
@@ -161,6 +165,7 @@ class Scan:
     results: dict[str, Any] = field(default_factory=dict)  # published when the SCAN finishes
     dependencies: list[dict[str, Any]] | None = None
     run_options: dict[str, Any] = field(default_factory=dict)
+    run_history: list[dict[str, Any]] = field(default_factory=list)  # every scans/run's options, in order
 
 
 class Workbench:
@@ -185,7 +190,19 @@ class Workbench:
             "stuck_queued": False,
             "fail_scans": False,
             "fail_comment": "Scan failed: scanner process exited with code 137",
+            "fail_next_scans": 0,
+            "hang_next_scans": 0,
         }
+
+    def take(self, switch: str) -> bool:
+        """Use one of a counting switch (``fail_next_scans``: the next N runs fail): True while
+        the count lasts, and the count goes down by one."""
+        with self.lock:
+            left = int(self.switches.get(switch) or 0)
+            if left <= 0:
+                return False
+            self.switches[switch] = left - 1
+            return True
 
     # -- users ------------------------------------------------------------------------------
     def add_user(self, username: str, key: str, key_age_days: float = 0) -> None:
@@ -222,6 +239,7 @@ class Workbench:
         outcome: str = "FINISHED",
         comment: str = "",
         stuck: bool = False,
+        hung: bool = False,
         payload: dict[str, Any] | None = None,
     ) -> Process:
         with self.lock:
@@ -235,6 +253,7 @@ class Workbench:
                 comment,
                 stuck,
                 payload=payload or {},
+                hung=hung,
             )
             self.processes[process.id] = process
             return process

@@ -221,6 +221,57 @@ def test_stuck_queued_scan_reaches_the_deadline(client, conn_env, unique, fossid
     assert event["status"] == "timeout" and "QUEUED" in event["message"]
 
 
+def test_a_hung_scan_ends_the_wait_over_budget_and_cancel_run_stops_it(client, conn_env, unique, fossid_url) -> None:
+    project, scan = unique("proj"), unique("scan")
+    client.create_project(project, project)
+    client.create_scan(project, scan)
+    configure(fossid_url, hang_next_scans=1)
+    try:
+        client.run_scan(scan)
+        trigger = FossIDStatusTrigger(
+            scan_code=scan, fossid_conn_id=conn_env, deadline=time.time() + 60, poll_interval=0.3, run_budget=2.5
+        )
+        started = time.monotonic()
+        event = first_event(trigger)
+        waited = time.monotonic() - started
+    finally:
+        configure(fossid_url, hang_next_scans=0)
+    assert (event["status"], event["percentage"]) == ("over_budget", 50)
+    assert event["message"].startswith(f"FossID SCAN of {scan} has been RUNNING for ")
+    assert event["message"].endswith(", over its budget of 2 s (at 50%)")
+    assert waited < 30, "the budget ended the wait, not the deadline"
+    assert client.check_status(scan).status is FossIDStatus.RUNNING, "a hung scan runs until cancelled"
+    client.cancel_run(scan)
+    assert (client.check_status(scan).status, client.check_status(scan).comment) == (
+        FossIDStatus.FAILED,
+        "The process was cancelled",
+    )
+    client.run_scan(scan, scan_failed_only=True)  # the count is used up: this run ends
+    while not (status := client.check_status(scan)).is_terminal:
+        time.sleep(0.3)
+    assert status.status is FossIDStatus.FINISHED
+    runs = requests.get(f"{fossid_url}/_sandbox/config", timeout=10).json()["runs"][scan]
+    assert [run.get("scan_failed_only") for run in runs] == [None, "1"]
+
+
+def test_fail_next_scans_fails_only_that_many(client, unique, fossid_url) -> None:
+    project = unique("proj")
+    client.create_project(project, project)
+    configure(fossid_url, fail_next_scans=1, fail_comment="Scan failed: injected once")
+    try:
+        outcomes = []
+        for n in range(2):
+            scan = unique(f"scan{n}")
+            client.create_scan(project, scan)
+            client.run_scan(scan)
+            while not (status := client.check_status(scan)).is_terminal:
+                time.sleep(0.3)
+            outcomes.append((status.status, status.comment.split(".")[0]))
+    finally:
+        configure(fossid_url, fail_next_scans=0, fail_comment="Scan failed: scanner process exited with code 137")
+    assert outcomes == [(FossIDStatus.FAILED, "Scan failed: injected once"), (FossIDStatus.FINISHED, "Scan finished")]
+
+
 def test_legacy_check_status_shape(client, unique, fossid_url) -> None:
     project, scan = unique("proj"), unique("scan")
     client.create_project(project, project)

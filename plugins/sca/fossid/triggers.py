@@ -1,7 +1,9 @@
 """FossIDStatusTrigger: polls ``check_status`` for one scan operation or process (async only).
 
-Yields one JSON-native event ``{"status": FINISHED|FAILED|CANCELLED|timeout|error, "scan_code",
-"status_type", "process_id", "message", "percentage", "polls"}``; logs progress as it goes.
+Yields one JSON-native event ``{"status": FINISHED|FAILED|CANCELLED|timeout|over_budget|error,
+"scan_code", "status_type", "process_id", "message", "percentage", "polls"}``; logs progress as it
+goes. ``over_budget``: the operation has been RUNNING for ``run_budget`` seconds (a hung scanner);
+the operator decides what to do (a scan is cancelled and run again once).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
         max_poll_interval: float = 60.0,
         first_poll_delay: float = 0.0,
         unknown_status_budget: float = 120.0,
+        run_budget: float | None = None,
     ) -> None:
         super().__init__()
         self.scan_code = scan_code
@@ -45,6 +48,7 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
         self.max_poll_interval = max_poll_interval
         self.first_poll_delay = first_poll_delay
         self.unknown_status_budget = unknown_status_budget
+        self.run_budget = run_budget
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -60,6 +64,7 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
                 "max_poll_interval": self.max_poll_interval,
                 "first_poll_delay": self.first_poll_delay,
                 "unknown_status_budget": self.unknown_status_budget,
+                "run_budget": self.run_budget,
             },
         )
 
@@ -94,6 +99,7 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
             f" (process {self.process_id})" if self.process_id else ""
         )
         unknown_since: float | None = None
+        running_since: float | None = None
         try:
             if self.first_poll_delay:
                 await asyncio.sleep(self.first_poll_delay)
@@ -117,6 +123,16 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
                         return
                 else:
                     unknown_since = None
+                # the budget counts running time this trigger saw (a triggerer restart starts it
+                # again: it can only be later, never early)
+                running_since = (running_since or now) if status.status is FossIDStatus.RUNNING else None
+                if self.run_budget and running_since is not None and now - running_since >= self.run_budget:
+                    message = (
+                        f"{what} has been RUNNING for {now - running_since:.0f} s, over its budget of "
+                        f"{self.run_budget:.0f} s (at {status.percentage}%)"
+                    )
+                    yield self._event("over_budget", message, status.percentage, polls)
+                    return
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event(
                         "timeout", f"{what} still {status.status.value} at the deadline", status.percentage, polls

@@ -6,6 +6,12 @@ scan (find or create, named after the key; ledger ``submitted``) → upload (unl
 the file and extraction finished) → extract archives → scan → dependency analysis → reports
 (asynchronous ones through ``process_queue_id``) → collect. A stale finished scan is deleted in
 Workbench and scanned again under the same code.
+
+Recovery within the try, bounded by ``max_recoveries`` and by the key's tries in the ledger: a
+scan that ends FAILED is run again once with ``scan_failed_only`` (what FossID's workbench-agent
+CE does); a scan RUNNING past ``scan_budget_minutes`` (a hung scanner) is cancelled with
+``scans/cancel_run`` and run again the same way; a failed dependency analysis is run again. A run
+cancelled in Workbench by a person, and a failed archive extraction (the input), are not.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from sca.fossid.hook import FossIDHook
 from sca.fossid.operators import REPORT_EXTENSIONS
 from sca.fossid.status import CheckStatus, FossIDStatus
 from sca.fossid.triggers import FossIDStatusTrigger
-from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+from sca.tasks.unit_base import MAX_LEDGER_ATTEMPTS, LedgerToolOperator, WorkFolder
 
 STAGES = ("upload", "extract", "scan", "dependencies", "reports", "collect")
 WAITS = {"extract": "EXTRACT_ARCHIVES", "scan": "SCAN", "dependencies": "DEPENDENCY_ANALYSIS"}
+RECOVERABLE = ("SCAN", "DEPENDENCY_ANALYSIS")  # an extraction that failed is the input's fault
 DEFAULT_SCAN_OPTIONS = {"auto_identification_detect_declaration": True, "auto_identification_detect_copyright": True}
 
 
@@ -47,6 +54,12 @@ def files_scanned(status: CheckStatus) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _cancelled_by_a_person(status: CheckStatus) -> bool:
+    """A run cancelled in Workbench (FAILED or CANCELLED, with "cancel" in its text, as
+    workbench-agent CE tells them apart) is a person's decision: not run again."""
+    return status.status is FossIDStatus.CANCELLED or "cancel" in status.comment.lower()
+
+
 class FossIDScanOperator(LedgerToolOperator):
     tool = "fossid"
     template_fields: Sequence[str] = (
@@ -55,6 +68,7 @@ class FossIDScanOperator(LedgerToolOperator):
         "scan_options",
         "report_types",
         "fossid_conn_id",
+        "scan_budget_minutes",
     )
 
     def __init__(
@@ -64,8 +78,13 @@ class FossIDScanOperator(LedgerToolOperator):
         scan_options: dict[str, Any] | str | None = None,
         report_types: Sequence[str] | str = ("xlsx", "spdx", "cyclone_dx", "html"),
         fossid_conn_id: str = FossIDHook.default_conn_name,
+        scan_budget_minutes: float | str | None = 240,
+        max_recoveries: int = 1,
         **kwargs: Any,
     ) -> None:
+        """``scan_budget_minutes``: a scan RUNNING this long is taken as hung, cancelled and run
+        again (None: no budget, only ``wait_timeout``); ``max_recoveries``: how many re-runs of a
+        failed or hung scan or dependency analysis one try makes before the task fails."""
         kwargs.setdefault("wait_timeout", timedelta(hours=8))
         kwargs.setdefault("pool", "fossid")
         super().__init__(**kwargs)
@@ -73,6 +92,8 @@ class FossIDScanOperator(LedgerToolOperator):
         self.scan_options = scan_options
         self.report_types = report_types
         self.fossid_conn_id = fossid_conn_id
+        self.scan_budget_minutes = scan_budget_minutes
+        self.max_recoveries = max_recoveries
 
     def client(self) -> FossIDClient:
         return FossIDHook(self.fossid_conn_id).get_conn()
@@ -135,10 +156,17 @@ class FossIDScanOperator(LedgerToolOperator):
         else:
             self.log.info("Re-attached to FossID scan %s", scan_code)
         self.ledger("submitted", key.tool, key.value, scan_code, None, settings["server_version"])
-        return self._advance(context, client, self._state(scan_code, fetched, settings, started))
+        state = self._state(scan_code, fetched, settings, started, attempt=entry.attempts)
+        return self._advance(context, client, state)
 
     def _state(
-        self, scan_code: str, fetched: InputRef, settings: dict[str, Any], started: float, stage: str = "upload"
+        self,
+        scan_code: str,
+        fetched: InputRef,
+        settings: dict[str, Any],
+        started: float,
+        stage: str = "upload",
+        attempt: int = 1,
     ) -> dict[str, Any]:
         """What the stage machine carries across deferrals: JSON-native only."""
         return {
@@ -152,6 +180,8 @@ class FossIDScanOperator(LedgerToolOperator):
             "uploaded_now": False,
             "reports": {},
             "pending_reports": {},
+            "attempt": attempt,
+            "recoveries": 0,
         }
 
     def _delete_and_wait(self, client: FossIDClient, scan_code: str, timeout: float = 120.0) -> None:
@@ -218,13 +248,14 @@ class FossIDScanOperator(LedgerToolOperator):
             return stage_type == "EXTRACT_ARCHIVES" and state["uploaded_now"]
         return True
 
-    def _start(self, client: FossIDClient, code: str, stage_type: str) -> None:
+    def _start(self, client: FossIDClient, code: str, stage_type: str, rerun: bool = False) -> None:
         """Start one operation once: after a lost answer its status says whether it started."""
         start: Callable[[], Any]
         if stage_type == "EXTRACT_ARCHIVES":
             start = functools.partial(client.extract_archives, code, recursive=True)
         elif stage_type == "SCAN":
-            start = functools.partial(client.run_scan, code, **self.options())
+            options = {**self.options(), "scan_failed_only": True} if rerun else self.options()
+            start = functools.partial(client.run_scan, code, **options)
         else:
             start = functools.partial(client.run_dependency_analysis, code)
 
@@ -265,18 +296,71 @@ class FossIDScanOperator(LedgerToolOperator):
                     poll_interval=self.poll_interval,
                     max_poll_interval=self.max_poll_interval,
                     first_poll_delay=self.first_poll_delay,
+                    run_budget=self._scan_budget() if stage_type == "SCAN" and process_id is None else None,
                 ),
                 method_name="execute_complete",
                 kwargs={"state": state},
             )
         if current.status is not FossIDStatus.FINISHED:
-            raise RunFailedError(
+            what = (
                 f"FossID {stage_type} of scan {code} ended {current.status.value}: "
-                f"{current.comment or 'no comment from Workbench'}",
+                f"{current.comment or 'no comment from Workbench'}"
+            )
+            if process_id is None and stage_type in RECOVERABLE and not _cancelled_by_a_person(current):
+                self._recover(client, state, stage_type, what)
+                return self._wait(client, state, stage_type)
+            raise RunFailedError(
+                what,
                 service=SERVICE,
                 detail={"status": current.status.value, "comment": current.comment},
             )
         return current
+
+    def _scan_budget(self) -> float | None:
+        if self.scan_budget_minutes in (None, "", "None"):
+            return None
+        return float(self.scan_budget_minutes) * 60
+
+    def _recover(
+        self, client: FossIDClient, state: dict[str, Any], stage_type: str, what: str, cancel: bool = False
+    ) -> None:
+        """Run a failed (or, with ``cancel``, hung) scan or dependency analysis again, within the
+        budget: a scan with ``scan_failed_only``, as workbench-agent CE does after a failed KB scan
+        (utilities/scan_workflows.py; notes fossid-api.md § WBCE scan, step 10)."""
+        code = state["scan_code"]
+        done = int(state.get("recoveries", 0))
+        exhausted = done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS
+        if cancel:  # a hung scan is stopped either way: it holds a Workbench scanner for nothing
+            self._cancel(client, code)
+        if exhausted:
+            raise RunFailedError(
+                f"{what}; "
+                + ("cancelled; " if cancel else "")
+                + f"not run again ({done} re-run(s) in this try, try {state.get('attempt', 1)} of the key)",
+                service=SERVICE,
+                detail={"status": "over_budget" if cancel else "FAILED", "recoveries": done},
+            )
+        state["recoveries"] = done + 1
+        self.log.warning(
+            "%s: running it again (%d of %d)%s",
+            what,
+            done + 1,
+            self.max_recoveries,
+            " with scan_failed_only" if stage_type == "SCAN" else "",
+        )
+        self._start(client, code, stage_type, rerun=True)
+        state["resumed"] = True  # started here: the wait that follows must not start it again
+
+    def _cancel(self, client: FossIDClient, code: str) -> None:
+        """``scans/cancel_run``, once: a lost answer is checked by the scan's status."""
+        act_once(
+            client.http.retry,
+            functools.partial(client.cancel_run, code),
+            lambda: True if not client.check_status(code, "SCAN").status.is_active else None,
+            is_transient=lambda error: isinstance(error, TransientServiceError),
+            what=f"cancelling FossID scan {code}",
+        )
+        self.log.warning("Cancelled FossID scan %s", code)
 
     def _reports(self, client: FossIDClient, state: dict[str, Any]) -> None:
         """Each report once. The ids of report processes started are kept in the artefact store
@@ -350,5 +434,8 @@ class FossIDScanOperator(LedgerToolOperator):
 
     def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         raise_for_wait_problem(event, SERVICE)
+        client = self.client()
+        if event["status"] == "over_budget":
+            self._recover(client, state, event["status_type"], event["message"], cancel=True)
         state["resumed"] = True  # the stage's operation was started: check it, do not start it again
-        return self._advance(context, self.client(), state)
+        return self._advance(context, client, state)

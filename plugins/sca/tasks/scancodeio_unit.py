@@ -34,12 +34,9 @@ from sca.scancodeio.operators import _run_matches, collect_results
 from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
 from sca.store.ledger import LedgerEntry
-from sca.tasks.unit_base import LedgerToolOperator, WorkFolder
+from sca.tasks.unit_base import MAX_LEDGER_ATTEMPTS, LedgerToolOperator, WorkFolder
 
 REQUIRED_FORMATS = ("json",)
-# Tries of one scan key within one DAG run (the ledger counts them across task retries) after
-# which a failed run is no longer reset and run again: the failure is reported.
-MAX_LEDGER_ATTEMPTS = 4  # PurlDB matching and the warehouse read the JSON results
 
 
 def _transient(error: BaseException) -> bool:

@@ -34,6 +34,9 @@ from sca.store.ledger import Ledger, LedgerEntry, is_fresh, scan_lock
 SCAN_ID_NAMESPACE = uuid.UUID("6f1c63c4-55a8-4c4e-9f0b-2f1a7a0b5c11")
 FETCH_TOOL = "fetch"
 XCOM_LIMIT = 64 * 1024  # bytes of JSON a unit task may return
+# Tries of one scan key within one DAG run (the ledger counts them across task retries) after
+# which a failed remote run is no longer recovered (reset, re-run, re-submitted): it is reported.
+MAX_LEDGER_ATTEMPTS = 4
 
 
 def bounded(value: dict[str, Any]) -> dict[str, Any]:
