@@ -27,6 +27,8 @@ run: up
 
 # Tests trigger the portfolio themselves: no nightly run may start in the middle of them.
 test: export SCA_PORTFOLIO_CRON ?= none
+# The watchdog's test starts it itself: a round in the middle of other tests would be noise.
+test: export SCA_WATCHDOG_CRON ?= none
 test: up lint
 	@$(ENV) python -m pytest $(PYTEST_ARGS)
 

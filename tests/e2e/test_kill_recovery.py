@@ -310,3 +310,68 @@ def test_deferred_tasks_marked_failed_stop_their_remote_work(airflow_api, tag: s
         timeout=60,
     )
     assert statuses == ["stopped"]
+
+
+@pytest.fixture
+def one_hung_fossid_scan() -> Any:
+    """The next FossID scan hangs RUNNING until it is cancelled: only a stop can end it."""
+    conn = json.loads(require_env("AIRFLOW_CONN_FOSSID_DEFAULT"))
+    url = f"http://{conn['host']}:{conn['port']}/_sandbox/config"
+    requests.post(url, json={"hang_next_scans": 1}, timeout=30).raise_for_status()
+    yield
+    requests.post(url, json={"hang_next_scans": 0}, timeout=30).raise_for_status()
+
+
+def scio_run_statuses(name: str) -> list[str]:
+    url, token = scio_settings()
+    headers = {"Authorization": f"Token {token}"}
+    page = requests.get(f"{url}/api/projects/", params={"name": name}, headers=headers, timeout=30).json()
+    detail = requests.get(page["results"][0]["url"], headers=headers, timeout=30).json()
+    return [r["status"] for r in detail["runs"]]
+
+
+def test_remote_work_left_by_a_run_that_ended_is_stopped_by_the_watchdog(
+    airflow_api, tag: str, one_hung_fossid_scan: None
+) -> None:
+    """The triggerer is down when the DAG run is marked failed, so no trigger's ``on_kill`` can
+    stop anything (as when a task is marked failed before a triggerer has loaded its trigger):
+    the FossID scan and the ScanCode.io run go on. The watchdog finds both through the ledger and
+    stops them, and leaves the ledger rows saying so."""
+    run_id = start_scan(airflow_api, tag, files=5000, run_purldb=False)  # a ScanCode.io run of minutes
+    wait_until(
+        "both tools deferred",
+        lambda: {ti(airflow_api, run_id, t)["state"] for t in ("scan.fossid", "scan.scancodeio")} == {"deferred"},
+        interval=0.5,
+    )
+    assert kill_session("airflow-triggerer") >= 1
+    airflow_api.http.request("PATCH", f"dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
+    assert airflow_api.wait(DAG_ID, run_id, timeout=120)["state"] == "failed"
+    make_up()  # the triggerer is back; the triggers of tasks that are no longer deferred are not run
+    (code,) = fossid_scans(tag)
+    (name,) = scio_projects(tag)
+    time.sleep(10)
+    assert fossid().check_status(code, "SCAN").status.value == "RUNNING", "nothing stopped the scan"
+    assert scio_run_statuses(name) == ["running"], "nothing stopped the run"
+
+    airflow_api.wait_for_dag("sca_watchdog")
+    watch = airflow_api.trigger("sca_watchdog", {"grace_minutes": 0})["dag_run_id"]
+    assert airflow_api.wait("sca_watchdog", watch, timeout=300)["state"] == "success"
+    actions = [a for a in airflow_api.xcom("sca_watchdog", watch, "stop_orphaned_remote_work") if a["run_id"] == run_id]
+    by_service = {a["service"]: a for a in actions}
+    assert sorted(by_service) == ["fossid", "scancodeio"]
+    assert by_service["fossid"]["done"] == [f"cancelled scan {code}"]
+    assert by_service["fossid"]["run_state"] == "failed" and by_service["fossid"]["remote"] == code
+    (stopped,) = by_service["scancodeio"]["done"]
+    assert stopped.startswith("stopped run ") and stopped.endswith("(scan_single_package)")
+    status = fossid().check_status(code, "SCAN")
+    assert (status.status.value, status.comment) == ("FAILED", "The process was cancelled")
+    assert wait_until("the ScanCode.io run stopped", lambda: scio_run_statuses(name) == ["stopped"], timeout=60)
+
+    from sca.store.db import connect
+    from sca.store.ledger import Ledger
+
+    with connect() as conn:
+        rows = [e for e in Ledger(conn).entries(states=("error",)) if e.last_run_id == run_id]
+    assert sorted(e.service for e in rows) == ["fossid", "scancodeio"]
+    for entry in rows:
+        assert f"the DAG run {DAG_ID} / {run_id} ended failed with this scan in flight" in str(entry.last_error)
