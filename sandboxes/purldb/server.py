@@ -17,6 +17,9 @@ README.md in this folder has the contract table (route, real source line, contra
   at 20, links built like DRF's ``replace_query_param``/``remove_query_param``.
 - Matching: a project with one ``matching`` run whose status follows the clock: not_started →
   queued → running → success (or failure). Results are served in any state (matchcode/api.py:623-630).
+  ``/api/runs/{uuid}/`` has scanpipe's POST actions start_pipeline, stop_pipeline (→ stopped) and
+  delete_pipeline (the run is gone, the project stays), as scanpipe handles them with
+  ``SCANCODEIO_ASYNC`` on (SCIO:scanpipe/api/views.py:545-583, models.py:381-419).
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ ANON_RATE_PER_HOUR = 3600
 USER_RATE_PER_HOUR = 10800
 THROTTLED_BODY = {"message": "Your request has been throttled. Please contact support@nexb.com"}
 SCANCODEIO_VERSION = "38.0.0"  # purldb requirements.txt pins scancodeio 38.0.0
+COUNTED_SWITCHES = ("fail_next_matchings", "stuck_next_matchings")
+MATCHING_PIPELINE = "matching"  # MatchingSerializer.create (matchcode/api.py:426)
+# Run.Status groups (SCIO:scanpipe/models.py:284-319): task_start_date set; task_end_date set;
+# ``queued_or_running`` (task_id set, no task_end_date, models.py:2054-2056)
+LOADED_STATUSES = ("running", "stopped", "success", "failure")
+DONE_STATUSES = ("stopped", "success", "failure")
+IN_PROGRESS_STATUSES = ("queued", "running")
 
 # PackageContentType (packagedb/models.py:438-449).
 PACKAGE_CONTENT = {
@@ -482,6 +492,9 @@ class PurlDBServer(SandboxServer):
             "matching_seconds": 2.0,
             "fail_matching": False,
             "stuck_queued": False,
+            # counted switches: the next N matchings created fail / stay queued, one less each time
+            "fail_next_matchings": 0,
+            "stuck_next_matchings": 0,
         }
         if throttle_per_hour is not None:
             self.settings["throttle_anon_per_hour"] = self.settings["throttle_user_per_hour"] = throttle_per_hour
@@ -495,7 +508,11 @@ class PurlDBServer(SandboxServer):
             both = values.pop("throttle_per_hour")
             values["throttle_anon_per_hour"] = ANON_RATE_PER_HOUR if both is None else int(both)
             values["throttle_user_per_hour"] = USER_RATE_PER_HOUR if both is None else int(both)
-        self.settings.update(values)
+        for key in COUNTED_SWITCHES:
+            if key in values:
+                values[key] = max(0, int(values[key] or 0))
+        with self.matching.lock:  # matching_create takes from the counts under this lock
+            self.settings.update(values)
         if any(k.startswith("throttle_") for k in values):
             with self.histories_lock:
                 self.histories.clear()
@@ -606,6 +623,14 @@ ROUTES: list[Route] = [
     ),
     # scanpipe's RunViewSet has no list action, so /api/runs/ itself is not routed.
     ("run", re.compile(rf"^/api/runs/{LOOKUP}/$"), {"GET": "run_detail"}, "default", True),
+    # its three ``@action(detail=True, methods=["post"])`` (SCIO:scanpipe/api/views.py:551-583)
+    (
+        "run-action",
+        re.compile(rf"^/api/runs/{LOOKUP}/(?P<action>start_pipeline|stop_pipeline|delete_pipeline)/$"),
+        {"POST": "run_action"},
+        "default",
+        True,
+    ),
 ]
 
 
@@ -1197,10 +1222,21 @@ class PurlDBHandler(SandboxHandler):
         return 200, self.project_view(self.get_project(lookup), detail=True)
 
     def matching_delete(self, query: Query, body: bytes, lookup: str) -> tuple[int, Any]:
+        """DestroyModelMixin → ``Project.delete`` (SCIO:scanpipe/models.py:724-734), which first
+        calls ``_raise_if_run_in_progress`` (models.py:826-835): a run with a ``task_id`` and no
+        ``task_end_date`` (queued or running, ``queued_or_running``, models.py:2054-2056) raises
+        RunInProgressError. Nothing handles it (packagedb/throttling.py:23-33 falls back to DRF's
+        handler), so it is Django's 500 page, and ATOMIC_REQUESTS (purldb/settings.py:118) keeps
+        the project. Delete (or stop) the run first."""
         project = self.get_project(lookup)
-        with self.server.matching.lock:
-            self.server.matching.projects.pop(project["uuid"], None)
-            self.server.matching.runs.pop(project["run_uuid"], None)
+        matching = self.server.matching
+        with matching.lock:
+            run = matching.runs.get(project["run_uuid"] or "")
+            if run is not None and self.run_state(run) in IN_PROGRESS_STATUSES:
+                raise server_error()
+            matching.projects.pop(project["uuid"], None)
+            if project["run_uuid"]:
+                matching.runs.pop(project["run_uuid"], None)
         return 204, None
 
     def matching_form(self, body: bytes) -> tuple[list[tuple[str, bytes]], list[str], str | None]:
@@ -1259,25 +1295,37 @@ class PurlDBHandler(SandboxHandler):
             item["uuid"] = str(uuid.uuid4())
             item["size"] = len(item.pop("content"))
         with self.server.matching.lock:
-            self.server.matching.projects[project_uuid] = {
+            # every matching created takes one from each counted switch that is not at 0
+            fail_next = int(settings.get("fail_next_matchings") or 0)
+            stuck_next = int(settings.get("stuck_next_matchings") or 0)
+            settings["fail_next_matchings"] = max(0, fail_next - 1)
+            settings["stuck_next_matchings"] = max(0, stuck_next - 1)
+            queue_seconds = float(settings["queue_seconds"])
+            started = None if settings.get("stuck_queued") or stuck_next > 0 else now + queue_seconds
+            project = {
                 "uuid": project_uuid,
                 "created": now,
                 "inputs": inputs,
-                "run_uuid": run_uuid,
+                "run_uuid": run_uuid,  # None once delete_pipeline removed the run
                 "results": results,
             }
+            self.server.matching.projects[project_uuid] = project
             self.server.matching.runs[run_uuid] = {
                 "uuid": run_uuid,
                 "project_uuid": project_uuid,
                 "created": now,
-                "queue_seconds": float(settings["queue_seconds"]),
-                "run_seconds": float(settings["matching_seconds"]),
-                "failed": bool(error or settings.get("fail_matching")),
-                "stuck": bool(settings.get("stuck_queued")),
+                # the run's clock: task_id set (queued), task_start_date (None: stuck in the
+                # queue for good), the pipeline's end; stop_pipeline sets stopped_at
+                "queued_at": now + queue_seconds / 2,
+                "started_at": started,
+                "ended_at": None if started is None else started + float(settings["matching_seconds"]),
+                "stopped_at": None,
+                "failed": bool(error or settings.get("fail_matching") or fail_next > 0),
                 "error": error or "MatchingError: matching failed (injected fault)",
             }
-        view = self.project_view(self.server.matching.projects[project_uuid], detail=False)
-        view["runs"][0]["status"] = "not_started"  # serialized right after add_pipeline
+        view = self.project_view(project, detail=False)
+        # serialized before ATOMIC_REQUESTS commits, so before on_commit(run.start) (matchcode/api.py:426-451)
+        view["runs"] = [self.run_view(run_uuid, fresh=True)]
         return 201, view
 
     def match(self, inputs: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
@@ -1345,26 +1393,30 @@ class PurlDBHandler(SandboxHandler):
         """``project_results_json_response`` (matchcode/api.py:623-630): no run-status check,
         so the results are served in any state, partial while the run is not done."""
         project = self.get_project(lookup)
-        run = self.run_view(project["run_uuid"])
-        status = run["status"]
+        runs = self.project_runs(project)
+        status = runs[0]["status"] if runs else "not_started"  # no run: delete_pipeline took it
         results = project["results"]
-        if status in ("not_started", "queued"):
+        if status not in LOADED_STATUSES:
             files: list[dict[str, Any]] = []
             packages: list[dict[str, Any]] = []
         elif status == "success":
             files, packages = results["files"], results["packages"]
-        else:  # running, or failed: the inventory is loaded, no match recorded
+        else:  # running, stopped or failed: the inventory is loaded, no match recorded
             files = [{**f, "status": "", "for_packages": []} for f in results["files"]]
             packages = []
-        header_run = {k: v for k, v in run.items() if k not in ("url", "project")}
-        header_run = {
-            "pipeline_name": header_run.pop("pipeline_name"),
-            "status": header_run.pop("status"),
-            "description": header_run.pop("description"),
-            "selected_groups": None,
-            "selected_steps": None,
-            **header_run,
-        }
+        header_runs = []
+        for run in runs:  # scanpipe's RunSerializer without url and project (SCIO:scanpipe/pipes/output.py:234-235)
+            rest = {k: v for k, v in run.items() if k not in ("url", "project")}
+            header_runs.append(
+                {
+                    "pipeline_name": rest.pop("pipeline_name"),
+                    "status": rest.pop("status"),
+                    "description": rest.pop("description"),
+                    "selected_groups": None,
+                    "selected_steps": None,
+                    **rest,
+                }
+            )
         headers = [
             {
                 "tool_name": "scanpipe",
@@ -1376,7 +1428,7 @@ class PurlDBHandler(SandboxHandler):
                 "notes": "",
                 "settings": {},
                 "input_sources": self.input_sources(project),
-                "runs": [header_run],
+                "runs": header_runs,
                 "messages": [],
                 "extra_data": {},
             }
@@ -1392,60 +1444,127 @@ class PurlDBHandler(SandboxHandler):
     def log_stamp(moment: float) -> str:
         return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
-    def run_state(self, run: dict[str, Any]) -> str:
-        elapsed = time.time() - run["created"]
-        if run["stuck"]:
-            return "queued" if elapsed >= run["queue_seconds"] / 2 else "not_started"
-        if elapsed < run["queue_seconds"] / 2:
+    def run_state(self, run: dict[str, Any], now: float | None = None) -> str:
+        """``AbstractTaskFieldsModel.status`` (SCIO:scanpipe/models.py:296-319) read off the
+        run's clock: stopped (exit code 99) before anything else, then task_start_date
+        (running, or success/failure once the pipeline's end has passed), then task_id (queued)."""
+        moment = time.time() if now is None else now
+        if run["stopped_at"] is not None:
+            return "stopped"
+        if moment < run["queued_at"]:
             return "not_started"
-        if elapsed < run["queue_seconds"]:
+        if run["started_at"] is None or moment < run["started_at"]:
             return "queued"
-        if elapsed < run["queue_seconds"] + run["run_seconds"]:
+        if moment < run["ended_at"]:
             return "running"
         return "failure" if run["failed"] else "success"
 
-    def run_detail(self, query: Query, body: bytes, lookup: str) -> tuple[int, Any]:
+    def get_run(self, lookup: str) -> dict[str, Any]:
+        """RunViewSet ``get_object`` (pk lookup): a non-UUID is DRF's bare 404."""
         if not UUID_RE.match(lookup):
             raise ApiReply(404, {"detail": "Not found."})
-        return 200, self.run_view(str(uuid.UUID(lookup)))
+        run = self.server.matching.runs.get(str(uuid.UUID(lookup)))
+        if run is None:
+            raise ApiReply(404, {"detail": "No Run matches the given query."})
+        return run
 
-    def run_view(self, run_uuid: str) -> dict[str, Any]:
-        """RunSerializer (matchcode/api.py:307-334)."""
+    def run_detail(self, query: Query, body: bytes, lookup: str) -> tuple[int, Any]:
+        return 200, self.serialize_run(self.get_run(lookup))
+
+    def run_action(self, query: Query, body: bytes, lookup: str, action: str) -> tuple[int, Any]:
+        """RunViewSet's POST actions (SCIO:scanpipe/api/views.py:551-583 in scancodeio 38.0.0,
+        unchanged in 38.2.0); refusals are ``ErrorResponse`` (views.py:69-78): 400 ``{"status": …}``.
+        The run is handled as scanpipe does with ``SCANCODEIO_ASYNC`` on (an RQ job per run)."""
+        matching = self.server.matching
+        with matching.lock:
+            run = self.get_run(lookup)
+            now = time.time()
+            status = self.run_state(run, now)
+            if action == "start_pipeline":  # views.py:551-563: task_end_date, task_start_date, task_id in turn
+                if status in DONE_STATUSES:
+                    raise ApiReply(400, {"status": "Pipeline already executed."})
+                if status == "running":
+                    raise ApiReply(400, {"status": "Pipeline already started."})
+                if status == "queued":
+                    raise ApiReply(400, {"status": "Pipeline already queued."})
+                # on_commit(run.start) → execute_task_async: enqueued, set_task_queued (models.py:2111-2147);
+                # the job is then taken on the run's own clock (or never, for a stuck run)
+                run["queued_at"] = now
+                return 200, {"status": f"Pipeline {MATCHING_PIPELINE} started."}
+            if action == "stop_pipeline":  # views.py:565-573
+                if status != "running":
+                    raise ApiReply(400, {"status": "Pipeline is not running."})
+                # stop_task (models.py:385-409): "Stop task requested" logged, the job stopped,
+                # set_task_stopped: exit code 99, task_end_date now; the project and its inventory stay
+                run["stopped_at"] = now
+                return 200, {"status": f"Pipeline {MATCHING_PIPELINE} stopped."}
+            # delete_pipeline (views.py:575-583): delete_task deletes the job and the Run itself
+            # (models.py:411-419); the project stays, with no run
+            if status not in ("not_started", "queued"):
+                raise ApiReply(400, {"status": "Only non started or queued pipelines can be deleted."})
+            matching.runs.pop(run["uuid"], None)
+            project = matching.projects.get(run["project_uuid"])
+            if project is not None and project["run_uuid"] == run["uuid"]:
+                project["run_uuid"] = None
+            return 200, {"status": f"Pipeline {MATCHING_PIPELINE} deleted."}
+
+    def run_view(self, run_uuid: str, *, fresh: bool = False) -> dict[str, Any]:
         run = self.server.matching.runs.get(run_uuid)
         if run is None:
             raise ApiReply(404, {"detail": "No Run matches the given query."})
-        status = self.run_state(run)
-        started = run["created"] + run["queue_seconds"]
-        ended = started + run["run_seconds"]
-        done = status in ("success", "failure")
+        return self.serialize_run(run, fresh=fresh)
+
+    def serialize_run(self, run: dict[str, Any], *, fresh: bool = False) -> dict[str, Any]:
+        """RunSerializer (matchcode/api.py:307-334). ``fresh``: as serialized right after
+        ``add_pipeline``, before any task field is set."""
+        run_uuid = run["uuid"]
+        status = "not_started" if fresh else self.run_state(run)
+        started = run["started_at"]
+        ended = run["stopped_at"] if status == "stopped" else run["ended_at"]
+        loaded = status in LOADED_STATUSES  # task_start_date set
+        done = status in DONE_STATUSES  # task_end_date set
         log_lines = []
-        if status not in ("not_started", "queued"):
-            log_lines.append(f"{self.log_stamp(started)} Pipeline [matching] starting")
-            steps = MATCHING_STEPS if done else MATCHING_STEPS[:2]
-            for step in steps:
-                log_lines.append(f"{self.log_stamp(started)} Step [{step}] starting")
-                if done or step != steps[-1]:
+        if loaded:
+            log_lines.append(f"{self.log_stamp(started)} Pipeline [{MATCHING_PIPELINE}] starting")
+            if status in ("success", "failure"):
+                for step in MATCHING_STEPS:
+                    log_lines.append(f"{self.log_stamp(started)} Step [{step}] starting")
                     log_lines.append(f"{self.log_stamp(ended)} Step [{step}] completed in 0 seconds")
+            else:  # running, or stopped while running: the second step is under way
+                first, second = MATCHING_STEPS[:2]
+                log_lines.append(f"{self.log_stamp(started)} Step [{first}] starting")
+                log_lines.append(f"{self.log_stamp(started)} Step [{first}] completed in 0 seconds")
+                log_lines.append(f"{self.log_stamp(started)} Step [{second}] starting")
             if status == "success":
                 log_lines.append(f"{self.log_stamp(ended)} Pipeline completed")
+            if status == "stopped":
+                log_lines.append("Stop task requested")  # append_to_log, no timestamp (models.py:387)
+        exitcodes = {"success": 0, "failure": 1, "stopped": 99}  # set_task_stopped: 99 (models.py:381-383)
         return {
             "url": f"{self.base}/api/runs/{run_uuid}/",
-            "pipeline_name": "matching",
+            "pipeline_name": MATCHING_PIPELINE,
             "status": status,
             "description": MATCHING_DESCRIPTION,
             # upstream bug kept on purpose: the project link uses api:run-detail (matchcode/api.py:308)
             "project": f"{self.base}/api/runs/{run['project_uuid']}/",
             "uuid": run_uuid,
             "created_date": self.stamp(run["created"]),
-            "scancodeio_version": SCANCODEIO_VERSION,
+            # set_scancodeio_version runs when the task starts (SCIO:scanpipe/tasks.py:55-63)
+            "scancodeio_version": SCANCODEIO_VERSION if loaded else "",
             "task_id": run_uuid if status != "not_started" else None,
-            "task_start_date": self.stamp(started) if status not in ("not_started", "queued") else None,
+            "task_start_date": self.stamp(started) if loaded else None,
             "task_end_date": self.stamp(ended) if done else None,
-            "task_exitcode": (1 if status == "failure" else 0) if done else None,
+            "task_exitcode": exitcodes[status] if done else None,
             "task_output": run["error"] if status == "failure" else "",
             "log": "\n".join(log_lines),
-            "execution_time": int(run["run_seconds"]) if done else None,
+            # int((task_end_date - task_start_date).total_seconds()) (models.py:321-327)
+            "execution_time": int(ended - started) if done else None,
         }
+
+    def project_runs(self, project: dict[str, Any]) -> list[dict[str, Any]]:
+        """The project's runs: its matching run, or none once delete_pipeline removed it."""
+        run = self.server.matching.runs.get(project["run_uuid"] or "")
+        return [self.serialize_run(run)] if run is not None else []
 
     def input_sources(self, project: dict[str, Any]) -> list[dict[str, Any]]:
         """InputSourceSerializer items (matchcode test_api.py:109-127)."""
@@ -1469,22 +1588,26 @@ class PurlDBHandler(SandboxHandler):
             "uuid": project["uuid"],
             "created_date": self.stamp(project["created"]),
             "input_sources": self.input_sources(project),
-            "runs": [self.run_view(project["run_uuid"])],
+            "runs": self.project_runs(project),
         }
         if not detail:
             return view
-        status = view["runs"][0]["status"]
+        status = view["runs"][0]["status"] if view["runs"] else "not_started"
         results = project["results"]
-        files = results["files"] if status not in ("not_started", "queued") else []
+        files = results["files"] if status in LOADED_STATUSES else []
         packages = results["packages"] if status == "success" else []
         statuses: dict[str, int] = {}
         for item in files:
             key = item["status"] if status == "success" else ""
             statuses[key] = statuses.get(key, 0) + 1
+        # the counts are stored fields that Project.update_counts() sets once the pipeline has
+        # returned (SCIO:scanpipe/pipelines/__init__.py:234-238, models.py:1520-1528): 0 while
+        # it runs and after a stop; the summaries are live queries
+        counted = status in ("success", "failure")
         return {
             **view,
-            "resource_count": len(files),
-            "package_count": len(packages),
+            "resource_count": len(files) if counted else 0,
+            "package_count": len(packages) if counted else 0,
             "dependency_count": 0,
             "relation_count": 0,
             "codebase_resources_summary": dict(sorted(statuses.items())),

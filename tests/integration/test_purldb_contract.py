@@ -856,6 +856,285 @@ def test_matching_accepts_input_urls_without_an_upload(url, scan_server) -> None
     assert (failed.status_code, failed.json()) == (400, [f"Could not fetch: {missing}"])
 
 
+# -- 8b. runs' POST actions (scanpipe RunViewSet, routed as runs by purldb/urls.py:59) -------------------
+MATCHING_DEFAULTS: dict[str, Any] = {
+    "queue_seconds": 0.5,
+    "matching_seconds": 2.0,
+    "fail_matching": False,
+    "stuck_queued": False,
+    "fail_next_matchings": 0,
+    "stuck_next_matchings": 0,
+}
+NOT_RUNNING = {"status": "Pipeline is not running."}
+ALREADY_EXECUTED = {"status": "Pipeline already executed."}
+ALREADY_STARTED = {"status": "Pipeline already started."}
+ALREADY_QUEUED = {"status": "Pipeline already queued."}
+NOT_DELETABLE = {"status": "Only non started or queued pipelines can be deleted."}
+NO_RUN = {"detail": "No Run matches the given query."}
+SERVER_ERROR_PAGE = (  # django/views/defaults.py ERROR_PAGE_TEMPLATE, DEBUG off
+    '\n<!doctype html>\n<html lang="en">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n'
+    "  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
+)
+
+
+def post_matching(url: str) -> dict[str, Any]:
+    created = post(url, "/api/matching/", None, files={"upload_file": ("scan.json", json.dumps(SCAN))})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def create_matching(url: str, **switches: Any) -> dict[str, Any]:
+    """A matching project created under ``switches`` (then the defaults again): the clock and
+    fault switches put its run in a known state."""
+    configure(url, **switches)
+    try:
+        return post_matching(url)
+    finally:
+        configure(url, **MATCHING_DEFAULTS)
+
+
+def run_of(url: str, project: dict[str, Any]) -> dict[str, Any]:
+    response = get(url, f"/api/runs/{project['runs'][0]['uuid']}/")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_action(url: str, project: dict[str, Any], action: str) -> tuple[int, Any]:
+    response = post(url, f"/api/runs/{project['runs'][0]['uuid']}/{action}/")
+    return response.status_code, response.json()
+
+
+def test_run_actions_refuse_by_run_state(url) -> None:
+    """start/stop/delete_pipeline for each state (SCIO:scanpipe/api/views.py:551-583): the 400s
+    change nothing; the running run is stopped on the way and then refuses as ``stopped``."""
+    not_started = create_matching(url, queue_seconds=60, matching_seconds=60)
+    queued = create_matching(url, queue_seconds=0, stuck_queued=True)
+    running = create_matching(url, queue_seconds=0, matching_seconds=60)
+    success = create_matching(url, queue_seconds=0, matching_seconds=0)
+    failure = create_matching(url, queue_seconds=0, matching_seconds=0, fail_matching=True)
+    states = {
+        "not_started": not_started,
+        "queued": queued,
+        "running": running,
+        "success": success,
+        "failure": failure,
+    }
+    assert {state: run_of(url, project)["status"] for state, project in states.items()} == {
+        state: state for state in states
+    }
+    refusals = {
+        state: (run_action(url, project, "start_pipeline"), run_action(url, project, "stop_pipeline"))
+        for state, project in states.items()
+        if state != "not_started"
+    }
+    assert refusals == {
+        "queued": ((400, ALREADY_QUEUED), (400, NOT_RUNNING)),
+        "running": ((400, ALREADY_STARTED), (200, {"status": "Pipeline matching stopped."})),
+        "success": ((400, ALREADY_EXECUTED), (400, NOT_RUNNING)),
+        "failure": ((400, ALREADY_EXECUTED), (400, NOT_RUNNING)),
+    }
+    assert run_action(url, not_started, "stop_pipeline") == (400, NOT_RUNNING)
+    deletes = {state: run_action(url, states[state], "delete_pipeline") for state in ("success", "failure")}
+    deletes["stopped"] = run_action(url, running, "delete_pipeline")
+    assert deletes == {
+        "success": (400, NOT_DELETABLE),
+        "failure": (400, NOT_DELETABLE),
+        "stopped": (400, NOT_DELETABLE),
+    }
+    assert {state: run_of(url, project)["status"] for state, project in states.items()} == {
+        "not_started": "not_started",
+        "queued": "queued",
+        "running": "stopped",
+        "success": "success",
+        "failure": "failure",
+    }
+    for project in (not_started, queued):  # leave nothing in progress behind
+        assert run_action(url, project, "delete_pipeline")[0] == 200
+
+
+def test_stop_pipeline_stops_a_running_run_and_keeps_the_project(url) -> None:
+    """stop_task (SCIO:scanpipe/models.py:385-409): "Stop task requested" in the log, then
+    set_task_stopped: exit code 99 and task_end_date (models.py:359-383); status ``stopped``."""
+    project = create_matching(url, queue_seconds=0, matching_seconds=1.5)
+    assert run_of(url, project)["status"] == "running"
+    assert run_action(url, project, "stop_pipeline") == (200, {"status": "Pipeline matching stopped."})
+    time.sleep(1.6)  # past the end the pipeline would have had
+    run = run_of(url, project)
+    assert list(run) == RUN_FIELDS
+    assert (run["status"], run["task_exitcode"], run["task_output"], run["execution_time"]) == ("stopped", 99, "", 0)
+    assert (run["task_id"], run["scancodeio_version"]) == (run["uuid"], "38.0.0")
+    assert run["task_start_date"] <= run["task_end_date"]
+    lines = run["log"].splitlines()
+    assert [line.split(" ", 2)[2] for line in lines[:-1]] == [
+        "Pipeline [matching] starting",
+        "Step [get_inputs] starting",
+        "Step [get_inputs] completed in 0 seconds",
+        "Step [build_inventory_from_scans] starting",
+    ]
+    assert lines[-1] == "Stop task requested"
+    assert run_action(url, project, "stop_pipeline") == (400, NOT_RUNNING)
+    assert run_action(url, project, "start_pipeline") == (400, ALREADY_EXECUTED)
+    detail = get(url, f"/api/matching/{project['uuid']}/").json()
+    assert detail["runs"] == [run]
+    # counts are set by update_counts once the pipeline returns, which a stopped one never does
+    assert (detail["resource_count"], detail["package_count"]) == (0, 0)
+    assert detail["codebase_resources_summary"] == {"": 4}
+    assert detail["discovered_packages_summary"] == {
+        "total": 0,
+        "with_missing_resources": 0,
+        "with_modified_resources": 0,
+    }
+    results = get(url, f"/api/matching/{project['uuid']}/results/").json()
+    assert [header_run["status"] for header_run in results["headers"][0]["runs"]] == ["stopped"]
+    assert results["packages"] == []
+    assert [(f["path"], f["status"], f["for_packages"]) for f in results["files"]] == [
+        ("lib/File3.class", "", []),
+        ("dist/django_package-1.0.tar.gz", "", []),
+        ("src/own.py", "", []),
+        ("src", "", []),
+    ]
+    deleted = requests.delete(f"{url}/api/matching/{project['uuid']}/", headers=AUTH, timeout=30)
+    assert (deleted.status_code, deleted.content) == (204, b"")
+
+
+def test_start_pipeline_queues_a_run_that_is_not_started(url) -> None:
+    """start_pipeline on a run with no task_id: on_commit(run.start) → enqueued, set_task_queued
+    (SCIO:scanpipe/models.py:2111-2147); the next call finds the task_id."""
+    project = create_matching(url, queue_seconds=60, matching_seconds=60)
+    fresh = project["runs"][0]  # serialized right after add_pipeline
+    assert (fresh["status"], fresh["task_id"], fresh["scancodeio_version"], fresh["log"]) == (
+        "not_started",
+        None,
+        "",
+        "",
+    )
+    before = run_of(url, project)
+    assert (before["status"], before["task_id"]) == ("not_started", None)
+    assert run_action(url, project, "start_pipeline") == (200, {"status": "Pipeline matching started."})
+    after = run_of(url, project)
+    assert (after["status"], after["task_id"], after["task_start_date"]) == ("queued", after["uuid"], None)
+    assert run_action(url, project, "start_pipeline") == (400, ALREADY_QUEUED)
+    assert run_action(url, project, "delete_pipeline") == (200, {"status": "Pipeline matching deleted."})
+
+
+def test_delete_pipeline_removes_a_not_started_or_queued_run(url) -> None:
+    """delete_task deletes the job and the Run (SCIO:scanpipe/models.py:411-419): the run is
+    404 after, the project stays with no run; a stuck queued run can be deleted too."""
+    not_started = create_matching(url, queue_seconds=60, matching_seconds=60)
+    stuck = create_matching(url, queue_seconds=0, stuck_queued=True)
+    assert (run_of(url, not_started)["status"], run_of(url, stuck)["status"]) == ("not_started", "queued")
+    for project in (not_started, stuck):
+        run_uuid = project["runs"][0]["uuid"]
+        assert run_action(url, project, "delete_pipeline") == (200, {"status": "Pipeline matching deleted."})
+        gone = get(url, f"/api/runs/{run_uuid}/")
+        assert (gone.status_code, gone.json()) == (404, NO_RUN)
+        for action in ("delete_pipeline", "stop_pipeline", "start_pipeline"):
+            assert run_action(url, project, action) == (404, NO_RUN)
+        detail = get(url, f"/api/matching/{project['uuid']}/")
+        assert detail.status_code == 200
+        body = detail.json()
+        assert (body["runs"], body["resource_count"], body["package_count"]) == ([], 0, 0)
+        assert body["codebase_resources_summary"] == {}
+        listed = {p["uuid"]: p for p in get(url, "/api/matching/").json()["results"]}
+        assert listed[project["uuid"]]["runs"] == []
+        results = get(url, f"/api/matching/{project['uuid']}/results/").json()
+        assert (results["headers"][0]["runs"], results["files"], results["packages"]) == ([], [], [])
+        deleted = requests.delete(f"{url}/api/matching/{project['uuid']}/", headers=AUTH, timeout=30)
+        assert deleted.status_code == 204
+
+
+def test_a_project_with_a_run_in_progress_cannot_be_deleted(url) -> None:
+    """Project.delete raises RunInProgressError for a queued or running run (SCIO:scanpipe/models.py:
+    724-734, 826-835), which nothing handles: Django's 500 page, the project stays."""
+    stuck = create_matching(url, queue_seconds=0, stuck_queued=True)
+    running = create_matching(url, queue_seconds=0, matching_seconds=60)
+    for project in (stuck, running):
+        refused = requests.delete(f"{url}/api/matching/{project['uuid']}/", headers=AUTH, timeout=30)
+        assert (refused.status_code, refused.headers["Content-Type"]) == (500, "text/html; charset=utf-8")
+        assert refused.text == SERVER_ERROR_PAGE
+        assert get(url, f"/api/matching/{project['uuid']}/").status_code == 200
+    assert run_action(url, stuck, "delete_pipeline") == (200, {"status": "Pipeline matching deleted."})
+    assert run_action(url, running, "stop_pipeline") == (200, {"status": "Pipeline matching stopped."})
+    for project in (stuck, running):
+        deleted = requests.delete(f"{url}/api/matching/{project['uuid']}/", headers=AUTH, timeout=30)
+        assert deleted.status_code == 204
+        assert get(url, f"/api/matching/{project['uuid']}/").status_code == 404
+
+
+def test_run_actions_are_routed_like_the_run_detail(url, public_url) -> None:
+    """Detail actions with ``methods=["post"]``: GET is DRF's 405; a non-UUID or unknown uuid is
+    get_object's 404; token, throttles and public setup as for ``/api/runs/{uuid}/``."""
+    project = create_matching(url, queue_seconds=60, matching_seconds=60)
+    run_uuid = project["runs"][0]["uuid"]
+    for action in ("start_pipeline", "stop_pipeline", "delete_pipeline"):
+        wrong = get(url, f"/api/runs/{run_uuid}/{action}/")
+        assert (wrong.status_code, wrong.json(), wrong.headers["Allow"]) == (
+            405,
+            {"detail": 'Method "GET" not allowed.'},
+            "POST, OPTIONS",
+        )
+        unknown = post(url, f"/api/runs/{uuid.uuid4()}/{action}/")
+        assert (unknown.status_code, unknown.json()) == (404, NO_RUN)
+        not_uuid = post(url, f"/api/runs/not-a-uuid/{action}/")
+        assert (not_uuid.status_code, not_uuid.json()) == (404, {"detail": "Not found."})
+        anonymous = requests.post(f"{url}/api/runs/{run_uuid}/{action}/", timeout=10)
+        assert (anonymous.status_code, anonymous.json()) == (
+            401,
+            {"detail": "Authentication credentials were not provided."},
+        )
+        public = post(public_url, f"/api/runs/{uuid.uuid4()}/{action}/")
+        assert (public.status_code, public.headers["Content-Type"]) == (404, "text/html; charset=utf-8")
+    no_slash = post(url, f"/api/runs/{run_uuid}/stop_pipeline", allow_redirects=False)
+    assert (no_slash.status_code, no_slash.headers["Location"]) == (301, f"/api/runs/{run_uuid}/stop_pipeline/")
+    assert run_of(url, project)["status"] == "not_started"  # none of the above acted
+    configure(url, throttle_user_per_hour=2)
+    try:
+        # default throttles: StaffUserRateThrottle and UserRateThrottle record on one key
+        codes = [post(url, f"/api/runs/{run_uuid}/stop_pipeline/").status_code for _ in range(2)]
+        throttled = post(url, f"/api/runs/{run_uuid}/stop_pipeline/")
+    finally:
+        configure(url, throttle_per_hour=None)
+    assert codes == [400, 429]
+    assert (throttled.status_code, throttled.json()) == (429, THROTTLED)
+    assert run_action(url, project, "delete_pipeline") == (200, {"status": "Pipeline matching deleted."})
+
+
+def test_counted_fail_and_stuck_switches(url) -> None:
+    """``fail_next_matchings`` / ``stuck_next_matchings`` (sandbox): the next N matchings created
+    fail / stay queued, the count going down with each; then matchings are normal again."""
+
+    def counts() -> tuple[int, int]:
+        config = requests.get(f"{url}/_sandbox/config", timeout=10).json()
+        return config["fail_next_matchings"], config["stuck_next_matchings"]
+
+    config = configure(url, queue_seconds=0, matching_seconds=0, fail_next_matchings=2)
+    assert (config["fail_next_matchings"], config["stuck_next_matchings"]) == (2, 0)
+    try:
+        failing = []
+        for _ in range(3):
+            failing.append(post_matching(url))
+            failing.append(counts())
+        configure(url, stuck_next_matchings=1)
+        stuck = []
+        for _ in range(2):
+            stuck.append(post_matching(url))
+            stuck.append(counts())
+    finally:
+        configure(url, **MATCHING_DEFAULTS)
+    assert failing[1::2] == [(1, 0), (0, 0), (0, 0)]
+    assert stuck[1::2] == [(0, 0), (0, 0)]
+    time.sleep(0.2)
+    assert [run_of(url, project)["status"] for project in failing[0::2]] == ["failure", "failure", "success"]
+    assert [run_of(url, project)["status"] for project in stuck[0::2]] == ["queued", "success"]
+    failed = run_of(url, failing[0])
+    assert (failed["task_exitcode"], failed["task_output"]) == (1, "MatchingError: matching failed (injected fault)")
+    config = requests.get(f"{url}/_sandbox/config", timeout=10).json()
+    assert (config["fail_matching"], config["stuck_queued"]) == (False, False)
+    # the stuck one is recovered the way a client would: delete its run, then the project
+    assert run_action(url, stuck[0], "delete_pipeline") == (200, {"status": "Pipeline matching deleted."})
+    assert requests.delete(f"{url}/api/matching/{stuck[0]['uuid']}/", headers=AUTH, timeout=30).status_code == 204
+
+
 # -- 9. auth, throttling, public setup -----------------------------------------------------------------
 def test_token_auth(url) -> None:
     validate = "/api/validate/"
