@@ -121,6 +121,14 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             description="A FossID scan still RUNNING after this long is taken as hung: it is cancelled and run "
             "again once with scan_failed_only (a scan that ends FAILED is too); null: no budget.",
         ),
+        "purldb_queue_budget_minutes": Param(
+            60,
+            type=["number", "null"],
+            minimum=0.1,
+            title="PurlDB queue budget (minutes)",
+            description="A PurlDB matching not started this long after it was submitted is taken as lost: it is "
+            "deleted and submitted again once (a matching that fails is too); null: no budget.",
+        ),
         "stall_minutes": Param(
             30,
             type="number",
@@ -144,6 +152,7 @@ def sca_scan() -> None:
         fossid_reports="{{ params.fossid_reports }}",
         fossid_max_age_days="{{ params.fossid_max_age_days }}",
         fossid_scan_budget_minutes="{{ params.fossid_scan_budget_minutes }}",
+        purldb_queue_budget_minutes="{{ params.purldb_queue_budget_minutes }}",
         scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",
         fail_level="{{ params.fail_level }}",
         gate_action="{{ params.gate_action }}",

@@ -105,3 +105,63 @@ def test_a_scan_hung_again_after_its_rerun_is_cancelled_and_fails_naming_why(air
     assert "over its budget of 12 s (at 50%); cancelled; not run again (1 re-run(s) in this try, try 1 of the key)" in (
         log
     )
+
+
+# -- PurlDB ---------------------------------------------------------------------------------------
+def purldb_url() -> str:
+    import json
+
+    from tests.conftest import require_env
+
+    conn = json.loads(require_env("AIRFLOW_CONN_PURLDB_DEFAULT"))
+    return f"http://{conn['host']}:{conn['port']}"
+
+
+def purldb_counts() -> dict[str, int]:
+    """(matchings submitted, matchings deleted, matching runs deleted) so far."""
+    counts = requests.get(f"{purldb_url()}/_sandbox/requests", timeout=30).json()
+    return {
+        "submitted": int(counts.get("POST /api/matching/", 0)),
+        "deleted": sum(n for k, n in counts.items() if k.startswith("DELETE /api/matching/")),
+        "runs deleted": sum(n for k, n in counts.items() if k.startswith("POST /api/runs/") and "delete_pipeline" in k),
+    }
+
+
+def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in before}
+
+
+def test_a_purldb_matching_that_fails_is_deleted_and_submitted_again(airflow_api) -> None:
+    name = repacked("ms-2.1.3.tgz", f"ms-2.1.3-match-fails-{SESSION}.tgz", f"matching fails once {SESSION}\n")
+    before = purldb_counts()
+    configure(purldb_url(), fail_next_matchings=1)
+    try:
+        result = run_and_wait(airflow_api, {"input": name, "run_fossid": False, "gate_action": "warn"})
+    finally:
+        configure(purldb_url(), fail_next_matchings=0)
+        os.remove(inputs_dir() / name)
+    purldb = result["tis"]["scan.purldb"]
+    assert result["run"]["state"] == "success"
+    assert (purldb["state"], purldb["try_number"]) == ("success", 1)
+    assert delta(before, purldb_counts()) == {"submitted": 2, "deleted": 1, "runs deleted": 0}
+    log = airflow_api.task_log(DAG_ID, result["run_id"], "scan.purldb")
+    assert " ended failure: deleting PurlDB matching " in log
+    assert "and submitting the scan again (1 of 1)" in log
+
+
+def test_a_purldb_matching_stuck_in_the_queue_is_taken_off_it_and_submitted_again(airflow_api) -> None:
+    name = repacked("ms-2.1.3.tgz", f"ms-2.1.3-match-stuck-{SESSION}.tgz", f"matching stuck once {SESSION}\n")
+    before = purldb_counts()
+    configure(purldb_url(), stuck_next_matchings=1)
+    try:
+        conf = {"input": name, "run_fossid": False, "gate_action": "warn", "purldb_queue_budget_minutes": 0.2}
+        result = run_and_wait(airflow_api, conf)
+    finally:
+        configure(purldb_url(), stuck_next_matchings=0)
+        os.remove(inputs_dir() / name)
+    purldb = result["tis"]["scan.purldb"]
+    assert result["run"]["state"] == "success"
+    assert (purldb["state"], purldb["try_number"]) == ("success", 1)
+    assert delta(before, purldb_counts()) == {"submitted": 2, "deleted": 1, "runs deleted": 1}
+    log = airflow_api.task_log(DAG_ID, result["run_id"], "scan.purldb")
+    assert "over its queue budget of 12 s; its job is probably lost: deleting PurlDB matching " in log

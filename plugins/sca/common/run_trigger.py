@@ -2,13 +2,15 @@
 
 Subclasses name their classpath, service and how to get an async client with ``get_run``.
 Serializes only primitives; yields exactly one JSON-native event
-``{"status": <run status>|"timeout"|"stalled"|"error", "run_uuid", "message", "polls",
+``{"status": <run status>|"timeout"|"stalled"|"stuck_queued"|"error", "run_uuid", "message", "polls",
 "execution_time"}``. New lines of the run's step log are written to the task log as they appear;
 the poll interval backs off for long runs; an absolute ``deadline`` (epoch seconds) bounds the
 wait. Any exception becomes an ``error`` event that names it (a trigger never crashes); a status
 word not in ``RunStatus`` is an error once it has lasted ``unknown_status_budget`` seconds; a run
 still ``running`` whose log and step have not changed for ``stall_budget`` seconds (a worker
-killed with its job) ends the wait as ``stalled``, for the operator to recover.
+killed with its job) ends the wait as ``stalled``, and a run still ``not_started`` or ``queued``
+``queue_budget`` seconds after ``queued_since`` (epoch; its job lost) as ``stuck_queued``, for the
+operator to recover.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         log_lines_seen: int = 0,
         unknown_status_budget: float = 120.0,
         stall_budget: float | None = None,
+        queue_budget: float | None = None,
+        queued_since: float | None = None,
     ) -> None:
         super().__init__()
         self.run_uuid = run_uuid
@@ -56,6 +60,8 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         self.log_lines_seen = log_lines_seen
         self.unknown_status_budget = unknown_status_budget
         self.stall_budget = stall_budget
+        self.queue_budget = queue_budget
+        self.queued_since = queued_since
 
     async def client(self) -> RunReader:
         raise NotImplementedError
@@ -73,6 +79,8 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                 "log_lines_seen": self.log_lines_seen,
                 "unknown_status_budget": self.unknown_status_budget,
                 "stall_budget": self.stall_budget,
+                "queue_budget": self.queue_budget,
+                "queued_since": self.queued_since,
             },
         )
 
@@ -99,6 +107,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         unknown_since: float | None = None
         progress: tuple[Any, ...] | None = None
         progress_since = time.monotonic()
+        started_at = time.time()
         try:
             if self.first_poll_delay:
                 await asyncio.sleep(self.first_poll_delay)
@@ -137,6 +146,17 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                 if self.deadline is not None and time.time() >= self.deadline:
                     message = f"{what} still {status.value} at the deadline after {polls} polls"
                     yield self._event("timeout", message, polls, run)
+                    return
+                waiting = status in (RunStatus.NOT_STARTED, RunStatus.QUEUED)
+                since = self.queued_since if self.queued_since is not None else started_at
+                if waiting and self.queue_budget and time.time() - since >= self.queue_budget:
+                    yield self._event(
+                        "stuck_queued",
+                        f"{what} is still {status.value} {time.time() - since:.0f} s after it was submitted, "
+                        f"over its queue budget of {self.queue_budget:.0f} s; its job is probably lost",
+                        polls,
+                        run,
+                    )
                     return
                 # ScanCode.io's run API has no current step: its log (a line per step start and end,
                 # "Progress: N%" lines in the long steps) is the only sign of progress.

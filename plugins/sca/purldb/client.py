@@ -282,6 +282,24 @@ class PurlDBClient:
     def get_run(self, run_uuid: str) -> dict[str, Any]:
         return dict(self.http.get_json(f"runs/{run_uuid}/"))
 
+    def delete_matching(self, uuid: str) -> bool:
+        """Delete a matching project and its run (MatchingViewSet's DestroyModelMixin,
+        matchcode/api.py:573-577). Idempotent: False when it was already gone."""
+        try:
+            self.http.request("DELETE", f"matching/{uuid}/", idempotent=True)
+        except NotFoundError:
+            return False
+        return True
+
+    def stop_run(self, run_uuid: str) -> dict[str, Any]:
+        """Stop a running matching run (scanpipe's RunViewSet, which matchcode/api.py:337 extends;
+        a run that is not running answers 400 "Pipeline is not running."). A repeat is harmless."""
+        return dict(self.http.post_json(f"runs/{run_uuid}/stop_pipeline/", idempotent=True))
+
+    def delete_run(self, run_uuid: str) -> dict[str, Any]:
+        """Remove a matching run that has not started (not_started or queued) and its queued job."""
+        return dict(self.http.post_json(f"runs/{run_uuid}/delete_pipeline/"))
+
 
 def matching_run_uuid(project: Mapping[str, Any]) -> str:
     """The matching run's uuid, from ``runs[0]`` (not from the run's ``project`` link, which
@@ -353,3 +371,9 @@ class AsyncPurlDBClient:
 
     async def get_run(self, run_uuid: str) -> dict[str, Any]:
         return dict(await self.http.get_json(f"runs/{run_uuid}/"))
+
+    async def stop_run(self, run_uuid: str) -> dict[str, Any]:
+        return dict(await self.http.post_json(f"runs/{run_uuid}/stop_pipeline/", idempotent=True))
+
+    async def delete_run(self, run_uuid: str) -> dict[str, Any]:
+        return dict(await self.http.post_json(f"runs/{run_uuid}/delete_pipeline/"))

@@ -94,6 +94,7 @@ class FossIDScanOperator(LedgerToolOperator):
         self.fossid_conn_id = fossid_conn_id
         self.scan_budget_minutes = scan_budget_minutes
         self.max_recoveries = max_recoveries
+        self._active_scan: str | None = None  # a SCAN this worker is waiting for (on_kill cancels it)
 
     def client(self) -> FossIDClient:
         return FossIDHook(self.fossid_conn_id).get_conn()
@@ -281,6 +282,7 @@ class FossIDScanOperator(LedgerToolOperator):
             self._start(client, code, stage_type)
             current = client.check_status(code, stage_type)
         state["resumed"] = False
+        self._active_scan = code if stage_type == "SCAN" and process_id is None else None
         if not current.is_terminal and wait_briefly(
             lambda: client.check_status(code, stage_type, process_id).is_terminal, self.sync_grace_seconds
         ):
@@ -431,6 +433,16 @@ class FossIDScanOperator(LedgerToolOperator):
         )
         stored = self.store.put_json(result.as_dict(), f"tools/fossid/{key.short}/fossid-result.json")
         return self.succeed(context, key, stored.uri, state["started"], result.server_version)
+
+    def on_kill(self) -> None:
+        """Marked failed while waiting in the worker: cancel the scan it waits for. (While
+        deferred, the trigger's ``on_kill`` does this; Workbench cannot stop the other stages.)"""
+        if self._active_scan:
+            try:
+                self.client().cancel_run(self._active_scan)
+                self.log.info("Cancelled FossID scan %s", self._active_scan)
+            except Exception as exc:  # noqa: BLE001 - the task is ending anyway
+                self.log.warning("Could not cancel FossID scan %s: %s", self._active_scan, exc)
 
     def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         raise_for_wait_problem(event, SERVICE)

@@ -295,6 +295,7 @@ def add_unit_tasks(
     fossid_scan_budget_minutes: Any = 240,
     scancodeio_max_age_days: Any = None,
     purldb_max_age_days: Any = None,
+    purldb_queue_budget_minutes: Any = 60,
     fail_level: Any = "ERROR",
     gate_action: Any = "fail",
     max_input_mb: Any = 512,
@@ -340,6 +341,7 @@ def add_unit_tasks(
         scancodeio_task_id=f"{group_id}.scancodeio",
         enabled=run_purldb,
         max_age_days=purldb_max_age_days,
+        queue_budget_minutes=purldb_queue_budget_minutes,
         item_label=label,
         **shown_as,
     )
