@@ -60,10 +60,10 @@ UNEXPECTED_ERROR = "Sandbox.unexpected_exception"
 
 
 class ApiError(Exception):
-    def __init__(self, error: str, message: str, data: Any = None, parameters: Any = None) -> None:
+    def __init__(self, error: str, message: str, data: Any = ..., parameters: Any = None) -> None:
         super().__init__(message)
         self.error, self.message = error, message
-        self.data = [] if data is None else data
+        self.data = [] if data is ... else data  # an explicit None answers ``data: null``
         self.parameters = [] if parameters is None else parameters
 
 
@@ -195,6 +195,11 @@ class Api:
             "updated": now_text(s.created),
             "last_run": now_text(s.processes["SCAN"].created) if "SCAN" in s.processes else None,
             "fid_version": self.wb.version,
+            # the user who created the scan: workbench-agent CE lets that user delete it without the
+            # SCAN_DELETE_ANY permission (api/services/user_permissions.py:89-94; its tests'
+            # test_user_permissions_service.py:58-70 state get_information exposes ``username``)
+            "username": s.creator,
+            "user_id": s.creator_id,
         }
 
     # -- internal / users ---------------------------------------------------------------------------
@@ -203,6 +208,40 @@ class Api:
 
     def users_get_api_key(self, data: dict[str, Any], user: User) -> Any:
         return {"api_key": user.key, "api_key_expiry_date": self.wb.key_expiry(user)}
+
+    def users_get_user_permissions_list(self, data: dict[str, Any], user: User) -> Any:
+        """``{searched_username}`` or ``{user_id}`` → the user's permission rows ``{id, group, code,
+        name, description, created, updated, role_id, status}`` (workbench-agent CE
+        api/clients/users_api.py:98-140 and its tests' row shape, test_user_permissions_service.py:14-25);
+        an unknown user is the error "User not found" with ``data`` null. Every user may access and
+        create scans; ``SCAN_DELETE_ANY`` goes to the users in the ``delete_any_users`` switch."""
+        wanted = data.get("searched_username")
+        wanted_id = data.get("user_id")
+
+        def matches(u: User) -> bool:
+            return u.username == wanted if wanted is not None else str(u.user_id) == str(wanted_id)
+
+        found = next((u for u in self.wb.users.values() if matches(u)), None)
+        if found is None:
+            raise ApiError("Classes.Users.user_not_found", "User not found", data=None)
+        codes = ["SCAN_ACCESS", "SCAN_CREATE"]
+        if found.username in (self.wb.switches.get("delete_any_users") or []):
+            codes.append("SCAN_DELETE_ANY")
+        stamp = now_text(found.key_created)
+        return [
+            {
+                "id": n,
+                "group": "Scans",
+                "code": code,
+                "name": code.replace("_", " ").title(),
+                "description": "",
+                "created": stamp,
+                "updated": stamp,
+                "role_id": 1,
+                "status": None,
+            }
+            for n, code in enumerate(codes, 1)
+        ]
 
     def users_renew_api_key(self, data: dict[str, Any], user: User) -> Any:
         key = self.wb.renew_key(user)
@@ -296,6 +335,8 @@ class Api:
                 data.get("description", ""),
                 data.get("comment", ""),
                 data.get("target_path", ""),
+                creator=user.username,
+                creator_id=user.user_id,
             )
             self.wb.scans[code] = scan
         return {"scan_id": scan.id, "scan_code": code}, f"Scan {name} has been created."

@@ -166,6 +166,8 @@ class Scan:
     dependencies: list[dict[str, Any]] | None = None
     run_options: dict[str, Any] = field(default_factory=dict)
     run_history: list[dict[str, Any]] = field(default_factory=list)  # every scans/run's options, in order
+    creator: str | None = None  # the user who created it: get_information's ``username``
+    creator_id: int | None = None
 
 
 class Workbench:
@@ -192,6 +194,7 @@ class Workbench:
             "fail_comment": "Scan failed: scanner process exited with code 137",
             "fail_next_scans": 0,
             "hang_next_scans": 0,
+            "delete_any_users": [],  # users granted SCAN_DELETE_ANY (users/get_user_permissions_list)
         }
 
     def take(self, switch: str) -> bool:

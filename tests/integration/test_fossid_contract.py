@@ -692,3 +692,34 @@ def test_a_broken_nested_archive_is_noted_and_left_a_file(wb) -> None:
     wb.ok("scans", "run", scan_code=scan)
     assert wb.wait(scan, "SCAN") == "FINISHED"
     assert wb.ok("scans", "check_status", scan_code=scan, type="SCAN")["total_files"] == 2
+
+
+# -- who may delete a scan (workbench-agent CE's delete-scan asks before scans/delete) ------------
+def test_get_information_names_the_user_who_created_the_scan(wb, url) -> None:
+    info = wb.ok("scans", "get_information", scan_code=new_scan(wb, upload=False))
+    assert info["username"] == USER
+    # the id is that user's: with SCAN_DELETE_ANY granted to USER, a look-up by the id shows it
+    configure(url, delete_any_users=[USER])
+    try:
+        rows = wb.ok("users", "get_user_permissions_list", user_id=info["user_id"])
+    finally:
+        configure(url, delete_any_users=[])
+    assert [r["code"] for r in rows] == ["SCAN_ACCESS", "SCAN_CREATE", "SCAN_DELETE_ANY"]
+
+
+def test_user_permissions_list_rows_and_scan_delete_any(wb, url) -> None:
+    rows = wb.ok("users", "get_user_permissions_list", searched_username=USER)
+    assert [r["code"] for r in rows] == ["SCAN_ACCESS", "SCAN_CREATE"]
+    assert sorted(rows[0]) == ["code", "created", "description", "group", "id", "name", "role_id", "status", "updated"]
+    assert (rows[0]["role_id"], rows[0]["status"]) == (1, None)
+    configure(url, delete_any_users=[USER])
+    try:
+        codes = [r["code"] for r in wb.ok("users", "get_user_permissions_list", searched_username=USER)]
+    finally:
+        configure(url, delete_any_users=[])
+    assert codes == ["SCAN_ACCESS", "SCAN_CREATE", "SCAN_DELETE_ANY"]
+
+
+def test_user_permissions_list_of_an_unknown_user(wb) -> None:
+    reply = wb.call("users", "get_user_permissions_list", searched_username="nobody@example.com")
+    assert (reply["status"], reply["message"], reply["data"]) == ("0", "User not found", None)
