@@ -7,7 +7,9 @@ export PATH="$AIRFLOW_VENV/bin:$PATH"
 export AIRFLOW_HOME="$RUN_DIR/airflow-home"
 export AIRFLOW_CONFIG="$ROOT/airflow.cfg"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
-export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
+# Our code is the installed provider package (stack/up.sh installs this checkout): no plugin
+# files, and nothing of the working tree on Airflow's path.
+export AIRFLOW__CORE__PLUGINS_FOLDER="$RUN_DIR/airflow-plugins"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$RUN_DIR/airflow-passwords.json"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@$SCA_HOST:$PG_PORT/airflow"
 export AIRFLOW__API__HOST="$SCA_HOST"
@@ -15,7 +17,6 @@ export AIRFLOW__API__PORT="$AIRFLOW_PORT"
 export AIRFLOW__API__BASE_URL="http://$SCA_HOST:$AIRFLOW_PORT"
 export SCA_AIRFLOW_USER="$AIRFLOW_ADMIN_USER" SCA_AIRFLOW_PASSWORD="$AIRFLOW_ADMIN_PASSWORD"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://$SCA_HOST:$AIRFLOW_PORT/execution/"
-export PYTHONPATH="$ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
 
 if [ -f "$RUN_DIR/secrets.env" ]; then
   # shellcheck disable=SC1091
@@ -33,9 +34,9 @@ export SCA_INPUTS_BASE_URL="http://$SCA_HOST:$INPUTS_PORT"
 # Connections to the services. Production sets these (or a secrets backend) to the real servers.
 # The local stack's services answer in well under a second: a 20 s request timeout lets the fault
 # drill's stalls (past it) show what a hung server does. Production keeps the hooks' defaults.
-export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PROXY_PORT, \"password\": \"$SCIO_TOKEN\", \"extra\": {\"timeout\": 20}}"
-export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\", \"extra\": {\"timeout\": 20}}"
-export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"http\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\", \"extra\": {\"timeout\": 20}}"
+export AIRFLOW_CONN_SCANCODEIO_DEFAULT="{\"conn_type\": \"scancodeio\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $SCIO_PROXY_PORT, \"password\": \"$SCIO_TOKEN\", \"extra\": {\"timeout\": 20, \"ui_url\": \"http://$SCA_HOST:$SCIO_PORT\"}}"
+export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"purldb\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $PURLDB_PORT, \"password\": \"${SCA_PURLDB_TOKEN:-purldb-local-token}\", \"extra\": {\"timeout\": 20}}"
+export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"fossid\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\", \"extra\": {\"timeout\": 20}}"
 export SCA_PURLCLI_VENV="$PURLCLI_VENV"  # tests/integration/test_purldb_third_party_client.py
 export SCA_SCIO_DIRECT_URL="http://$SCA_HOST:$SCIO_PORT"
 export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"

@@ -194,9 +194,23 @@ JSON
   fi
 }
 
+# The project is an Airflow provider package (pyproject.toml; code under plugins/sca): this
+# checkout is built and installed into the venv on every `make up` (a few seconds), so every
+# component imports the installed package, never the working tree through PYTHONPATH.
+ensure_package() {
+  local build
+  build=$(mktemp -d)
+  log "installing this checkout as the sca-orchestrator provider package"
+  { "$AIRFLOW_VENV/bin/pip" wheel -q --no-deps --disable-pip-version-check -w "$build" "$ROOT" \
+      && "$AIRFLOW_VENV/bin/pip" install -q --no-deps --force-reinstall --disable-pip-version-check "$build"/sca_orchestrator-*.whl; } \
+    >>"$LOGS/package.log" 2>&1 || { rm -rf "$build"; die "building or installing the package failed: see $LOGS/package.log"; }
+  rm -rf "$build" "$ROOT/build" "$ROOT/plugins/sca_orchestrator.egg-info"
+  mkdir -p "$AIRFLOW__CORE__PLUGINS_FOLDER"
+}
+
 # The ledger and results warehouse in the sca database (idempotent: applied versions are skipped).
 ensure_warehouse() {
-  (cd "$ROOT" && PYTHONPATH="$ROOT/plugins" "$AIRFLOW_VENV/bin/python" -m sca.store.migrate) >>"$LOGS/warehouse-migrate.log" 2>&1 \
+  "$AIRFLOW_VENV/bin/python" -m sca.store.migrate >>"$LOGS/warehouse-migrate.log" 2>&1 \
     || die "warehouse migrations failed: see $LOGS/warehouse-migrate.log"
 }
 
@@ -223,6 +237,7 @@ PY
 }
 
 ensure_secrets
+ensure_package
 ensure_postgres
 ensure_redis
 ensure_warehouse

@@ -30,12 +30,15 @@ def run_and_wait(airflow_api, conf: dict[str, Any]) -> dict[str, Any]:
     return {"run": run, "run_id": run_id, "tis": tis}
 
 
-def fossid_runs_of(name: str) -> tuple[str, list[dict[str, Any]]]:
-    """(scan code, the options of every scans/run) of the one FossID scan holding ``name``'s bytes."""
-    digest = hashlib.sha256((inputs_dir() / name).read_bytes()).hexdigest()
+def digest_of(name: str) -> str:
+    return hashlib.sha256((inputs_dir() / name).read_bytes()).hexdigest()
+
+
+def fossid_runs_of(digest: str) -> tuple[str, list[dict[str, Any]]]:
+    """(scan code, the options of every scans/run) of the one FossID scan holding these bytes."""
     config = requests.get(f"{fossid_url()}/_sandbox/config", timeout=30).json()
     holding = [code for code, upload in config["uploads"].items() if digest in upload["files"].values()]
-    assert len(holding) == 1, f"FossID scans holding {name}: {holding}"
+    assert len(holding) == 1, f"FossID scans holding {digest}: {holding}"
     return holding[0], config["runs"][holding[0]]
 
 
@@ -45,6 +48,7 @@ def scan_without_recovery_marks(run: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_fossid_scan_that_fails_once_is_run_again_with_scan_failed_only(airflow_api) -> None:
     name = repacked("ms-2.1.3.tgz", f"ms-2.1.3-fails-once-{SESSION}.tgz", f"fails once {SESSION}\n")
+    digest = digest_of(name)
     configure(fossid_url(), fail_next_scans=1)
     try:
         result = run_and_wait(airflow_api, {"input": name, "run_purldb": False, "fossid_reports": ["xlsx"]})
@@ -54,7 +58,7 @@ def test_a_fossid_scan_that_fails_once_is_run_again_with_scan_failed_only(airflo
     fossid = result["tis"]["scan.fossid"]
     assert result["run"]["state"] == "success"
     assert (fossid["state"], fossid["try_number"]) == ("success", 1), "recovered in the try, not by a retry"
-    code, runs = fossid_runs_of(name)
+    code, runs = fossid_runs_of(digest)
     assert len(runs) == 2
     assert "scan_failed_only" not in runs[0] and runs[1]["scan_failed_only"] == "1"
     assert scan_without_recovery_marks(runs[1]) == runs[0], "the re-run keeps the scan's options"
@@ -67,6 +71,7 @@ def test_a_fossid_scan_that_fails_once_is_run_again_with_scan_failed_only(airflo
 
 def test_a_hung_fossid_scan_is_cancelled_past_its_budget_and_run_again(airflow_api) -> None:
     name = repacked("ms-2.1.3.tgz", f"ms-2.1.3-hangs-once-{SESSION}.tgz", f"hangs once {SESSION}\n")
+    digest = digest_of(name)
     configure(fossid_url(), hang_next_scans=1)
     try:
         conf = {"input": name, "run_purldb": False, "fossid_reports": ["xlsx"], "fossid_scan_budget_minutes": 0.2}
@@ -77,7 +82,7 @@ def test_a_hung_fossid_scan_is_cancelled_past_its_budget_and_run_again(airflow_a
     fossid = result["tis"]["scan.fossid"]
     assert result["run"]["state"] == "success"
     assert (fossid["state"], fossid["try_number"]) == ("success", 1)
-    code, runs = fossid_runs_of(name)
+    code, runs = fossid_runs_of(digest)
     assert [run.get("scan_failed_only") for run in runs] == [None, "1"]
     log = airflow_api.task_log(DAG_ID, result["run_id"], "scan.fossid")
     assert f"Cancelled FossID scan {code}" in log
@@ -87,6 +92,7 @@ def test_a_hung_fossid_scan_is_cancelled_past_its_budget_and_run_again(airflow_a
 
 def test_a_scan_hung_again_after_its_rerun_is_cancelled_and_fails_naming_why(airflow_api) -> None:
     name = repacked("ms-2.1.3.tgz", f"ms-2.1.3-hangs-twice-{SESSION}.tgz", f"hangs twice {SESSION}\n")
+    digest = digest_of(name)
     configure(fossid_url(), hang_next_scans=2)
     try:
         conf = {"input": name, "run_purldb": False, "fossid_reports": ["xlsx"], "fossid_scan_budget_minutes": 0.2}
@@ -96,7 +102,7 @@ def test_a_scan_hung_again_after_its_rerun_is_cancelled_and_fails_naming_why(air
         os.remove(inputs_dir() / name)
     fossid = result["tis"]["scan.fossid"]
     assert (fossid["state"], fossid["try_number"]) == ("failed", 1), "a hung scan is not a transient error"
-    code, runs = fossid_runs_of(name)
+    code, runs = fossid_runs_of(digest)
     assert [run.get("scan_failed_only") for run in runs] == [None, "1"], "one re-run, no more"
     status = fossid_client().check_status(code, "SCAN")
     assert (status.status.value, status.comment) == ("FAILED", "The process was cancelled"), "nothing left running"

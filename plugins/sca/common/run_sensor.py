@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from airflow.sdk import BaseSensorOperator, Context
 
+from sca.common.deferrable import DEFAULT_DEFERRABLE
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import RunStatus, raise_for_event, raise_for_run
 from sca.common.polling import FIRST_POLL_DELAY
@@ -27,14 +28,14 @@ class SyncRunReader(Protocol):
 class PipelineRunSensor(FailFastOnPermanentErrors, BaseSensorOperator):
     service: ClassVar[str]
     trigger_class: ClassVar[type[PipelineRunTrigger]]
-    template_fields: Sequence[str] = ("run_uuid",)
+    template_fields: Sequence[str] = ("run_uuid", "conn_id")
 
     def __init__(
         self,
         *,
         run_uuid: str,
         conn_id: str,
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         max_poll_interval: float = 60.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
         **kwargs: Any,

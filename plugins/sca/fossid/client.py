@@ -47,6 +47,19 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
+NUI_SINCE = (2026, 1)  # Workbench 2026.1 moved scan pages to /nui/ (workbench-agent CE results_service.py:22)
+
+
+def scan_ui_url(base_url: str, scan_id: int | str, server_version: str | None = None) -> str:
+    """The scan's page in Workbench's UI: ``/nui/scans/<id>/audit/all`` from 2026.1, else the
+    ``index.html?form=main_interface&action=scanview&sid=<id>`` page (workbench-agent CE
+    api/services/results_service.py:74-95)."""
+    base = base_url.rstrip("/").removesuffix("/api.php")
+    if server_version and version_tuple(server_version) >= NUI_SINCE:
+        return f"{base}/nui/scans/{scan_id}/audit/all"
+    return f"{base}/index.html?form=main_interface&action=scanview&sid={scan_id}"
+
+
 def check_report_type(report_type: str, server_version: str | None = None) -> None:
     """Refuse a report type this server cannot make, naming the version that has it."""
     known = (*REPORT_TYPES, *LEGACY_REPORT_TYPES)

@@ -1,4 +1,6 @@
-"""FossIDHook: connection → FossID clients. Connection (type http): host + port (+ schema), the
+"""FossIDHook: connection → FossID clients.
+
+Connection (type ``fossid``; ``http`` works too): host + port (+ schema), the
 Workbench username in ``login`` and the API key in ``password`` (masked by Airflow)."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sca.fossid.client import AsyncFossIDClient, FossIDClient
 class FossIDHook(BaseHook):
     conn_name_attr = "fossid_conn_id"
     default_conn_name = "fossid_default"
-    conn_type = "http"
+    conn_type = "fossid"
     hook_name = "FossID Workbench"
 
     def __init__(self, fossid_conn_id: str = default_conn_name, retry_attempts: int = 5, **kwargs: Any) -> None:

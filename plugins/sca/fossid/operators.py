@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from sca.common.deferrable import DEFAULT_DEFERRABLE
 from sca.common.errors import DeadlineExceededError, RunFailedError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.files import safe_filename
@@ -51,7 +52,7 @@ class FossIDBaseOperator(FailFastOnPermanentErrors, BaseOperator):
 class FossIDEnsureProjectOperator(FossIDBaseOperator):
     """Get or create a project by code. Returns ``{"project_code", "created"}``."""
 
-    template_fields: Sequence[str] = ("project_code", "project_name", "description")
+    template_fields: Sequence[str] = ("project_code", "project_name", "description", "fossid_conn_id")
 
     def __init__(
         self, *, project_code: str, project_name: str | None = None, description: str = "", **kwargs: Any
@@ -79,7 +80,7 @@ class FossIDEnsureProjectOperator(FossIDBaseOperator):
 class FossIDCreateScanOperator(FossIDBaseOperator):
     """Create a scan with a deterministic code, or re-attach to it. Returns ``{"scan_code", "scan_id", "created"}``."""
 
-    template_fields: Sequence[str] = ("project_code", "scan_code", "scan_name", "description")
+    template_fields: Sequence[str] = ("project_code", "scan_code", "scan_name", "description", "fossid_conn_id")
 
     def __init__(
         self, *, project_code: str, scan_code: str, scan_name: str | None = None, description: str = "", **kwargs: Any
@@ -109,7 +110,7 @@ class FossIDCreateScanOperator(FossIDBaseOperator):
 class FossIDUploadOperator(FossIDBaseOperator):
     """Upload a file, replacing a previous upload of the same name (so a retry does not append twice)."""
 
-    template_fields: Sequence[str] = ("scan_code", "file_path")
+    template_fields: Sequence[str] = ("scan_code", "file_path", "fossid_conn_id")
 
     def __init__(
         self,
@@ -150,13 +151,13 @@ class FossIDWaitingOperator(FossIDBaseOperator):
     """Start one scan operation unless it is already under way or done, then wait for it."""
 
     status_type = "SCAN"
-    template_fields: Sequence[str] = ("scan_code",)
+    template_fields: Sequence[str] = ("scan_code", "fossid_conn_id")
 
     def __init__(
         self,
         *,
         scan_code: str,
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
@@ -255,7 +256,7 @@ class FossIDWaitingOperator(FossIDBaseOperator):
 
 class FossIDExtractArchivesOperator(FossIDWaitingOperator):
     status_type = "EXTRACT_ARCHIVES"
-    template_fields: Sequence[str] = ("scan_code", "filename")
+    template_fields: Sequence[str] = ("scan_code", "filename", "fossid_conn_id")
 
     def __init__(self, *, filename: str | None = None, recursive: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("poll_interval", 2.0)
@@ -274,7 +275,7 @@ class FossIDRunScanOperator(FossIDWaitingOperator):
     """Run the scan with Workbench's options (strings or booleans, sent as "1"/"0")."""
 
     status_type = "SCAN"
-    template_fields: Sequence[str] = ("scan_code", "scan_options")
+    template_fields: Sequence[str] = ("scan_code", "scan_options", "fossid_conn_id")
 
     def __init__(self, *, scan_options: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -308,7 +309,7 @@ class FossIDReportsOperator(FossIDBaseOperator):
     synchronous. Returns ``{type: {"path", "bytes"}}``.
     """
 
-    template_fields: Sequence[str] = ("scan_code", "project_code", "report_types", "output_dir")
+    template_fields: Sequence[str] = ("scan_code", "project_code", "report_types", "output_dir", "fossid_conn_id")
 
     def __init__(
         self,
@@ -317,7 +318,7 @@ class FossIDReportsOperator(FossIDBaseOperator):
         report_types: Sequence[str] = ("xlsx", "spdx", "spdx_lite", "cyclone_dx"),
         scan_code: str | None = None,
         project_code: str | None = None,
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 3.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
         sync_grace_seconds: float = SYNC_GRACE_SECONDS,
@@ -431,7 +432,7 @@ class FossIDCollectResultsOperator(FossIDBaseOperator):
     """Policy warnings (counter and list), pending files, identified licenses and dependencies of a
     finished scan, written to ``fossid-summary.json`` in ``output_dir`` and returned."""
 
-    template_fields: Sequence[str] = ("scan_code", "project_code", "output_dir")
+    template_fields: Sequence[str] = ("scan_code", "project_code", "output_dir", "fossid_conn_id")
 
     def __init__(self, *, scan_code: str, project_code: str, output_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

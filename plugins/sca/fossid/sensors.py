@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
+from sca.common.deferrable import DEFAULT_DEFERRABLE
 from sca.common.errors import RunFailedError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.pipeline_run import raise_for_wait_problem
@@ -19,7 +20,7 @@ from sca.fossid.triggers import FossIDStatusTrigger
 
 
 class FossIDStatusSensor(FailFastOnPermanentErrors, BaseSensorOperator):
-    template_fields: Sequence[str] = ("scan_code", "process_id")
+    template_fields: Sequence[str] = ("scan_code", "process_id", "fossid_conn_id")
 
     def __init__(
         self,
@@ -28,7 +29,7 @@ class FossIDStatusSensor(FailFastOnPermanentErrors, BaseSensorOperator):
         status_type: str = "SCAN",
         process_id: str | None = None,
         fossid_conn_id: str = FossIDHook.default_conn_name,
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         first_poll_delay: float = FIRST_POLL_DELAY,
         **kwargs: Any,
     ) -> None:

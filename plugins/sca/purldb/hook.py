@@ -1,4 +1,6 @@
-"""PurlDBHook: connection → PurlDB clients. Connection (type http): host + port (+ schema), the
+"""PurlDBHook: connection → PurlDB clients.
+
+Connection (type ``purldb``; ``http`` works too): host + port (+ schema), the
 API token (when the server requires one) in ``password`` or ``extra.token``."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sca.purldb.client import AsyncPurlDBClient, PurlDBClient
 class PurlDBHook(BaseHook):
     conn_name_attr = "purldb_conn_id"
     default_conn_name = "purldb_default"
-    conn_type = "http"
+    conn_type = "purldb"
     hook_name = "PurlDB"
 
     def __init__(self, purldb_conn_id: str = default_conn_name, retry_attempts: int = 5, **kwargs: Any) -> None:

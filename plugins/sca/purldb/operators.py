@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from sca.common.deferrable import DEFAULT_DEFERRABLE
 from sca.common.errors import DeadlineExceededError
 from sca.common.fail_fast import FailFastOnPermanentErrors
 from sca.common.files import sha256_of
@@ -43,7 +44,13 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
     returns the summary (matched packages with their files, coverage).
     """
 
-    template_fields: Sequence[str] = ("scan_results_path", "scancodeio_project_uuid", "output_dir")
+    template_fields: Sequence[str] = (
+        "scan_results_path",
+        "scancodeio_project_uuid",
+        "output_dir",
+        "purldb_conn_id",
+        "scancodeio_conn_id",
+    )
 
     def __init__(
         self,
@@ -52,7 +59,7 @@ class PurlDBMatchOperator(PurlDBBaseOperator):
         scan_results_path: str | None = None,
         scancodeio_project_uuid: str | None = None,
         scancodeio_conn_id: str = "scancodeio_default",
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 3.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
         sync_grace_seconds: float = SYNC_GRACE_SECONDS,
@@ -156,7 +163,7 @@ class PurlDBChecksumLookupOperator(PurlDBBaseOperator):
     ≤ ``batch_size`` checksums per request, every page followed. Writes
     ``purldb-checksum-matches.json`` and returns counts and the request statistics."""
 
-    template_fields: Sequence[str] = ("scan_results_path", "sha1s", "output_dir")
+    template_fields: Sequence[str] = ("scan_results_path", "sha1s", "output_dir", "purldb_conn_id")
 
     def __init__(
         self,
@@ -204,7 +211,7 @@ class PurlDBChecksumLookupOperator(PurlDBBaseOperator):
 class PurlDBValidatePurlsOperator(PurlDBBaseOperator):
     """Validate purls with PurlDB (optionally checking existence); fails on an invalid one."""
 
-    template_fields: Sequence[str] = ("purls",)
+    template_fields: Sequence[str] = ("purls", "purldb_conn_id")
 
     def __init__(
         self, *, purls: Sequence[str], check_existence: bool = False, fail_on_invalid: bool = True, **kwargs: Any
@@ -226,7 +233,7 @@ class PurlDBValidatePurlsOperator(PurlDBBaseOperator):
 class PurlDBResolveDownloadURLOperator(PurlDBBaseOperator):
     """purl → download URL: PurlDB's package, then collect, then packageurl-python's purl2url."""
 
-    template_fields: Sequence[str] = ("purl",)
+    template_fields: Sequence[str] = ("purl", "purldb_conn_id")
 
     def __init__(self, *, purl: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

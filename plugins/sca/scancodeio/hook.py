@@ -1,7 +1,9 @@
 """ScanCodeIOHook: an Airflow connection turned into the sync and async ScanCode.io clients.
 
-Connection (type http): host + port (+ schema http/https), the API token in the password field
-(or ``extra.token``). ``extra.timeout`` sets the request timeout in seconds.
+Connection (type ``scancodeio``; ``http`` works too): host + port (+ schema http/https), the API
+key in the password field (or ``extra.token``). ``extra.timeout`` sets the request timeout in
+seconds; ``extra.ui_url`` is where people open project pages when it is not the API's address
+(a proxy in front of the API).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sca.scancodeio.naming import project_slug
 class ScanCodeIOHook(BaseHook):
     conn_name_attr = "scancodeio_conn_id"
     default_conn_name = "scancodeio_default"
-    conn_type = "http"
+    conn_type = "scancodeio"
     hook_name = "ScanCode.io"
 
     def __init__(
@@ -51,7 +53,9 @@ class ScanCodeIOHook(BaseHook):
     def project_ui_url(self, project: dict[str, Any]) -> str:
         """The project's page in the ScanCode.io UI (``/project/<slug>/``)."""
         slug = project.get("slug") or project_slug(project["name"], project["uuid"])
-        return f"{self.endpoint().base_url}/project/{slug}/"
+        ep = self.endpoint()
+        base = str(ep.extra.get("ui_url") or ep.base_url).rstrip("/")
+        return f"{base}/project/{slug}/"
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from airflow.sdk import BaseOperatorLink
+from sca.common.links import XComUrlLink
 
 PROJECT_URL_XCOM_KEY = "project_url"
 
 
-class ScanCodeIOProjectLink(BaseOperatorLink):
+class ScanCodeIOProjectLink(XComUrlLink):
     name = "ScanCode.io project"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return XCom.get_value(ti_key=ti_key, key=PROJECT_URL_XCOM_KEY) or ""
+    xcom_key = PROJECT_URL_XCOM_KEY

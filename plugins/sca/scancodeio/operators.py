@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from sca.common.deferrable import DEFAULT_DEFERRABLE
 from sca.common.errors import (
     DeadlineExceededError,
     PermanentServiceError,
@@ -68,7 +69,15 @@ class ScanCodeIOCreateProjectOperator(ScanCodeIOBaseOperator):
     ``{"uuid", "name", "api_url", "ui_url", "created"}``.
     """
 
-    template_fields: Sequence[str] = ("project_name", "pipelines", "input_urls", "upload_file", "labels", "notes")
+    template_fields: Sequence[str] = (
+        "project_name",
+        "pipelines",
+        "input_urls",
+        "upload_file",
+        "labels",
+        "notes",
+        "scancodeio_conn_id",
+    )
 
     def __init__(
         self,
@@ -137,7 +146,7 @@ class ScanCodeIOCreateProjectOperator(ScanCodeIOBaseOperator):
 class ScanCodeIOAddInputOperator(ScanCodeIOBaseOperator):
     """Add an uploaded file and/or input URLs to a project, skipping any the project already has."""
 
-    template_fields: Sequence[str] = ("project_uuid", "input_urls", "upload_file")
+    template_fields: Sequence[str] = ("project_uuid", "input_urls", "upload_file", "scancodeio_conn_id")
 
     def __init__(
         self,
@@ -190,14 +199,14 @@ class ScanCodeIORunPipelinesOperator(ScanCodeIOBaseOperator):
     Returns ``{"project_uuid", "runs": [{"uuid", "pipeline", "status", "execution_time"}]}``.
     """
 
-    template_fields: Sequence[str] = ("project_uuid", "pipelines")
+    template_fields: Sequence[str] = ("project_uuid", "pipelines", "scancodeio_conn_id")
 
     def __init__(
         self,
         *,
         project_uuid: str,
         pipelines: Sequence[str],
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         first_poll_delay: float = FIRST_POLL_DELAY,
@@ -302,7 +311,7 @@ class ScanCodeIODownloadOutputsOperator(ScanCodeIOBaseOperator):
     Returns ``{format: {"path", "bytes", "sha256"}}`` (paths, not contents, go to XCom).
     """
 
-    template_fields: Sequence[str] = ("project_uuid", "formats", "output_dir")
+    template_fields: Sequence[str] = ("project_uuid", "formats", "output_dir", "scancodeio_conn_id")
 
     def __init__(
         self,
@@ -340,7 +349,7 @@ class ScanCodeIOCollectResultsOperator(ScanCodeIOBaseOperator):
     Writes ``scancodeio-summary.json`` into ``output_dir`` and returns the same small dict.
     """
 
-    template_fields: Sequence[str] = ("project_uuid", "fail_level", "output_dir")
+    template_fields: Sequence[str] = ("project_uuid", "fail_level", "output_dir", "scancodeio_conn_id")
 
     def __init__(self, *, project_uuid: str, output_dir: str, fail_level: str = "ERROR", **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -31,8 +31,9 @@ from sca.common.polling import wait_briefly
 from sca.common.retry import act_once
 from sca.core.keys import ScanKey, fossid_settings
 from sca.core.results import ArtefactRef, FossIDResult, InputRef
-from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError
+from sca.fossid.client import SERVICE, SYNC_ONLY_REPORTS, FossIDClient, FossIDError, scan_ui_url
 from sca.fossid.hook import FossIDHook
+from sca.fossid.links import SCAN_URL_XCOM_KEY, FossIDScanLink
 from sca.fossid.operators import REPORT_EXTENSIONS
 from sca.fossid.status import CheckStatus, FossIDStatus
 from sca.fossid.triggers import FossIDStatusTrigger
@@ -62,6 +63,7 @@ def _cancelled_by_a_person(status: CheckStatus) -> bool:
 
 class FossIDScanOperator(LedgerToolOperator):
     tool = "fossid"
+    operator_extra_links = (FossIDScanLink(),)
     template_fields: Sequence[str] = (
         *LedgerToolOperator.template_fields,
         "project_code",
@@ -156,9 +158,21 @@ class FossIDScanOperator(LedgerToolOperator):
                     raise
         else:
             self.log.info("Re-attached to FossID scan %s", scan_code)
-        self.ledger("submitted", key.tool, key.value, scan_code, None, settings["server_version"])
+        scan_url = self._push_scan_link(context, client, scan_code, settings.get("server_version"))
+        self.ledger("submitted", key.tool, key.value, scan_code, scan_url, settings["server_version"])
         state = self._state(scan_code, fetched, settings, started, attempt=entry.attempts)
         return self._advance(context, client, state)
+
+    def _push_scan_link(
+        self, context: Context, client: FossIDClient, scan_code: str, server_version: str | None
+    ) -> str | None:
+        """The scan's page in Workbench, for the task's "FossID scan" link (and the ledger)."""
+        scan = client.get_scan(scan_code) or {}
+        if scan.get("id") in (None, ""):
+            return None
+        url = scan_ui_url(client.base_url, scan["id"], server_version)
+        context["ti"].xcom_push(key=SCAN_URL_XCOM_KEY, value=url)
+        return url
 
     def _state(
         self,

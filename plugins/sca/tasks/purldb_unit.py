@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
@@ -31,10 +32,20 @@ from sca.core.keys import ScanKey, purldb_settings
 from sca.core.results import ArtefactRef, MatchedPackage, PurlDBResult, ScanCodeIOResult, ToolRun, ToolStatus
 from sca.purldb.client import MIN_EVIDENCE_BYTES, SERVICE, PurlDBClient, matching_run_uuid, summarize_matches
 from sca.purldb.hook import PurlDBHook
+from sca.purldb.links import PURLDB_URL_XCOM_KEY, PurlDBPackageLink
 from sca.purldb.triggers import PurlDBMatchingTrigger
 from sca.tasks.unit_base import MAX_LEDGER_ATTEMPTS, LedgerToolOperator, WorkFolder, pull_same_index
 
 FILES_IN_RESULT = 20  # matched paths per package kept in the typed result; the warehouse has all
+
+
+def purldb_page(base_url: str, state: dict[str, Any], result: PurlDBResult) -> str:
+    """The page of the package most files matched (PurlDB's browsable API filtered by the real
+    ``purl`` filter), else the matching's own page."""
+    if result.packages:
+        top = max(result.packages, key=lambda p: p.matched_files)
+        return f"{base_url}/api/packages/?{urlencode({'purl': top.purl})}"
+    return f"{base_url}/api/matching/{state['matching_uuid']}/"
 
 
 def _run_ended(client: PurlDBClient, run_uuid: str) -> bool:
@@ -43,6 +54,7 @@ def _run_ended(client: PurlDBClient, run_uuid: str) -> bool:
 
 class PurlDBMatchScanOperator(LedgerToolOperator):
     tool = "purldb"
+    operator_extra_links = (PurlDBPackageLink(),)
     template_fields: Sequence[str] = (
         *LedgerToolOperator.template_fields,
         "scancodeio_task_id",
@@ -284,4 +296,5 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
             MIN_EVIDENCE_BYTES,
         )
         stored = self.store.put_json(result.as_dict(), f"{folder_rel}/purldb-result.json")
+        context["ti"].xcom_push(key=PURLDB_URL_XCOM_KEY, value=purldb_page(client.base_url, state, result))
         return self.succeed(context, key, stored.uri, state["started"])

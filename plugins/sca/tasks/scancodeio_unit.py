@@ -29,7 +29,7 @@ from sca.scancodeio.client import (
     pipeline_specs,
 )
 from sca.scancodeio.hook import ScanCodeIOHook
-from sca.scancodeio.links import PROJECT_URL_XCOM_KEY
+from sca.scancodeio.links import PROJECT_URL_XCOM_KEY, ScanCodeIOProjectLink
 from sca.scancodeio.operators import _run_matches, collect_results
 from sca.scancodeio.status import RunStatus
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
@@ -57,6 +57,7 @@ def _run_started(client: ScanCodeIOClient, run_uuid: str) -> dict[str, Any] | No
 
 class ScanCodeIOScanOperator(LedgerToolOperator):
     tool = "scancodeio"
+    operator_extra_links = (ScanCodeIOProjectLink(),)
     template_fields: Sequence[str] = (
         *LedgerToolOperator.template_fields,
         "pipelines",

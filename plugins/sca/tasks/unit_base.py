@@ -279,6 +279,9 @@ class LedgerToolOperator(ScanUnitOperator):
             entry.last_run_id,
             key.value,
         )
+        link_key = next((getattr(link, "xcom_key", None) for link in self.operator_extra_links), None)
+        if link_key and entry.remote_url:  # the reused scan's page, for the task's extra link
+            context["ti"].xcom_push(key=link_key, value=entry.remote_url)
         return self.record(context, self.tool_run(entry, reused=True, reused_from=finished, attempts=0))
 
     def tool_run(self, entry: LedgerEntry, **overrides: Any) -> ToolRun:
