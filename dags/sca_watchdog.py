@@ -57,10 +57,13 @@ def sca_watchdog() -> None:
 
         def run_state(dag_id: str, run_id: str) -> str | None:
             try:
-                return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
-            except Exception as exc:  # noqa: BLE001 - a run Airflow does not know is not judged
-                logging.getLogger(__name__).info("DAG run %s / %s: %s", dag_id, run_id, exc)
-                return None
+                state = ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+            except Exception as exc:
+                if "not found" in str(exc).lower() or "404" in str(exc):  # not a run Airflow knows: not judged
+                    logging.getLogger("airflow.task").warning("DAG run %s / %s not judged: %s", dag_id, run_id, exc)
+                    return None
+                raise  # the Execution API failed: the task retries rather than skip work silently
+            return str(getattr(state, "value", state))  # an Enum: "failed", not "DagRunState.FAILED"
 
         conn = hook_connection()
         try:
