@@ -268,3 +268,37 @@ def test_scancodeio_is_the_pinned_version(scio, wheel_project) -> None:
     assert pinned == "38.2.0"
     assert wheel_project["runs"][0]["scancodeio_version"] == pinned
     assert scio.server_version() == pinned
+
+
+def test_settings_on_create_reach_the_pipeline_through_the_config_file(scio, unique, tmp_path) -> None:
+    """38.2 stores ``{}`` for a ``settings`` field on create; the client gives them as the
+    project's ``scancode-config.yml`` instead, and the server's pipeline honours them."""
+    archive = tmp_path / "with-docs.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in ("pkg/code.py", "pkg/README.md", "pkg/docs/guide.md", "pkg/tests/test_code.py"):
+            data = f"# {path}\n# SPDX-License-Identifier: MIT\n".encode()
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    name = unique("settings")
+    project = scio.create_project(
+        name,
+        pipelines=["scan_codebase"],
+        upload_file=archive,
+        execute_now=True,
+        labels=["pytest"],
+        settings={"ignored_patterns": ["*.md", "*/tests/*"], "product_name": "settings-probe"},
+    )
+    assert sorted(s["filename"] for s in project["input_sources"]) == ["scancode-config.yml", "with-docs.tar.gz"]
+    raise_for_run(wait_for_run(scio, project["runs"][0]["uuid"]))
+    files = sorted(r["path"] for r in scio.resources(project["uuid"]) if r["type"] == "file")
+    ignored = sorted(r["path"] for r in scio.resources(project["uuid"]) if r["status"] == "ignored-pattern")
+    assert [p for p in files if p not in ignored and p.endswith((".py", ".md"))] == [
+        "with-docs.tar.gz-extract/pkg/code.py"
+    ]
+    assert ignored == [
+        "scancode-config.yml",  # the server sets its own config file aside too
+        "with-docs.tar.gz-extract/pkg/README.md",
+        "with-docs.tar.gz-extract/pkg/docs/guide.md",
+        "with-docs.tar.gz-extract/pkg/tests/test_code.py",
+    ]

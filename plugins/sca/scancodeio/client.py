@@ -95,6 +95,10 @@ def pipeline_base_name(spec: str) -> str:
     return spec.split(":", 1)[0].strip()
 
 
+# A project's settings file among its inputs (scanpipe/settings.py CONFIG_FILE, 38.2).
+CONFIG_FILE = "scancode-config.yml"
+
+
 def _sections(sections: Sequence[str]) -> dict[str, list[str]]:
     unknown = sorted(set(sections) - set(RESULT_SECTIONS))
     if unknown:
@@ -192,9 +196,33 @@ class ScanCodeIOClient:
         webhook_url: str | None = None,
         webhooks: Sequence[Mapping[str, Any]] = (),
         purl: str | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Create a project; multipart when uploading a file, JSON otherwise. ``purl`` names what
-        the project is. (``settings`` is not taken: 38.2 answers 201 and stores ``{}``.)"""
+        the project is. ``settings`` (``ignored_patterns``, ``product_name``, ``policies`` …) are
+        given the way the server reads them: 38.2's create answers 201 to a ``settings`` field but
+        stores ``{}`` (measured on the stack's server), and the project API has no update; a
+        project's env comes from a ``scancode-config.yml`` among its inputs
+        (scanpipe/models.py ``get_env``, ``get_input_config_file``), so that file is uploaded before
+        any pipeline runs."""
+        if settings:
+            project = self.create_project(
+                name,
+                pipelines=pipelines,
+                input_urls=input_urls,
+                upload_file=upload_file,
+                upload_file_tag=upload_file_tag,
+                execute_now=False,
+                labels=labels,
+                notes=notes,
+                webhook_url=webhook_url,
+                webhooks=webhooks,
+                purl=purl,
+            )
+            self.add_settings(project["uuid"], settings)
+            if execute_now and project.get("runs"):
+                self.start_pipeline(project["runs"][0]["uuid"])
+            return dict(self.get_project(project["uuid"]))
         if upload_file is None:
             payload: dict[str, Any] = {"name": name, "execute_now": execute_now}
             if purl:
@@ -245,6 +273,18 @@ class ScanCodeIOClient:
                 "POST", f"projects/{uuid}/add_input/", data=form, files={"upload_file": upload_file}
             ).json()
         )
+
+    def add_settings(self, uuid: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Upload ``settings`` as the project's ``scancode-config.yml`` input, which the pipelines
+        read as the project's env (scanpipe_settings.CONFIG_FILE)."""
+        import tempfile
+
+        import yaml
+
+        with tempfile.TemporaryDirectory() as folder:
+            config = Path(folder) / CONFIG_FILE
+            config.write_text(yaml.safe_dump(dict(settings), sort_keys=True))
+            return self.add_input(uuid, upload_file=config)
 
     def add_pipeline(self, uuid: str, pipeline: str, *, execute_now: bool = False) -> dict[str, Any]:
         return dict(
