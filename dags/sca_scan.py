@@ -119,15 +119,16 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             minimum=0.1,
             title="FossID scan budget (minutes)",
             description="A FossID scan still RUNNING after this long is taken as hung: it is cancelled and run "
-            "again once with scan_failed_only (a scan that ends FAILED is too); null: no budget.",
+            "again once, whole (a scan that ends FAILED is run again with scan_failed_only); null: no budget.",
         ),
         "purldb_queue_budget_minutes": Param(
-            60,
+            None,
             type=["number", "null"],
             minimum=0.1,
             title="PurlDB queue budget (minutes)",
             description="A PurlDB matching not started this long after it was submitted is taken as lost: it is "
-            "deleted and submitted again once (a matching that fails is too); null: no budget.",
+            "taken off the queue, deleted and submitted again once (a matching that fails is resubmitted "
+            "anyway). null (default): no budget, as a busy PurlDB can queue matchings for long.",
         ),
         "stall_minutes": Param(
             30,

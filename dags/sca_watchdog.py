@@ -49,7 +49,7 @@ def sca_watchdog() -> None:
         from sca.purldb.hook import PurlDBHook
         from sca.scancodeio.hook import ScanCodeIOHook
         from sca.store.db import hook_connection
-        from sca.store.ledger import Ledger
+        from sca.store.ledger import Ledger, scan_lock
         from sca.tasks.watchdog import sweep
 
         context = get_current_context()
@@ -66,6 +66,7 @@ def sca_watchdog() -> None:
             return str(getattr(state, "value", state))  # an Enum: "failed", not "DagRunState.FAILED"
 
         conn = hook_connection()
+        lock_conn = hook_connection()  # the keys' advisory locks, on their own session
         try:
             actions = sweep(
                 Ledger(conn),
@@ -75,11 +76,13 @@ def sca_watchdog() -> None:
                     "fossid": lambda: FossIDHook().get_conn(),
                     "purldb": lambda: PurlDBHook().get_conn(),
                 },
+                key_lock=lambda key: scan_lock(lock_conn, key),
                 grace=timedelta(minutes=float(params["grace_minutes"])),
                 dry_run=bool(params["dry_run"]),
             )
         finally:
             conn.close()
+            lock_conn.close()
         return [a.as_dict() for a in actions]
 
     stop_orphaned_remote_work()

@@ -163,6 +163,7 @@ json_field() { "$AIRFLOW_VENV/bin/python" -c 'import json,sys; print(json.loads(
 
 # --- Airflow -------------------------------------------------------------------------------
 ensure_airflow() {
+  mkdir -p "$AIRFLOW__CORE__PLUGINS_FOLDER"  # empty: our code is the installed package
   if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
     log "migrating the Airflow metadata database"
     airflow db migrate >"$LOGS/airflow-migrate.log" 2>&1 || die "airflow db migrate failed: see $LOGS/airflow-migrate.log"
@@ -195,17 +196,29 @@ JSON
 }
 
 # The project is an Airflow provider package (pyproject.toml; code under plugins/sca): this
-# checkout is built and installed into the venv on every `make up` (a few seconds), so every
-# component imports the installed package, never the working tree through PYTHONPATH.
+# checkout is built and installed into the venv, so every component imports the installed
+# package, never the working tree through PYTHONPATH. The venv is shared by the checkouts on this
+# machine with the same requirements: the install is skipped when the venv already holds this
+# exact code (a stamp of its sources), so a `make up` of an unchanged checkout never removes the
+# package under running tasks; a lock keeps two checkouts from installing at once.
 ensure_package() {
-  local build
+  local sources stamp="$AIRFLOW_VENV/.sca-package-sources" build
+  sources=$(cd "$ROOT" && { cat pyproject.toml; find plugins/sca -type f \( -name '*.py' -o -name '*.sql' \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+  exec 9>"$AIRFLOW_VENV/.sca-package.lock"
+  flock 9
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$sources" ] && "$AIRFLOW_VENV/bin/python" -c "import sca.provider" 2>/dev/null; then
+    flock -u 9
+    return 0
+  fi
   build=$(mktemp -d)
   log "installing this checkout as the sca-orchestrator provider package"
+  rm -rf "$ROOT/build" "$ROOT/plugins/sca_orchestrator.egg-info"  # a stale build/ would end up in the wheel
   { "$AIRFLOW_VENV/bin/pip" wheel -q --no-deps --disable-pip-version-check -w "$build" "$ROOT" \
       && "$AIRFLOW_VENV/bin/pip" install -q --no-deps --force-reinstall --disable-pip-version-check "$build"/sca_orchestrator-*.whl; } \
-    >>"$LOGS/package.log" 2>&1 || { rm -rf "$build"; die "building or installing the package failed: see $LOGS/package.log"; }
+    >>"$LOGS/package.log" 2>&1 || { rm -rf "$build"; flock -u 9; die "building or installing the package failed: see $LOGS/package.log"; }
   rm -rf "$build" "$ROOT/build" "$ROOT/plugins/sca_orchestrator.egg-info"
-  mkdir -p "$AIRFLOW__CORE__PLUGINS_FOLDER"
+  echo "$sources" >"$stamp"
+  flock -u 9
 }
 
 # The ledger and results warehouse in the sca database (idempotent: applied versions are skipped).

@@ -343,6 +343,7 @@ def test_remote_work_left_by_a_run_that_ended_is_stopped_by_the_watchdog(
         lambda: {ti(airflow_api, run_id, t)["state"] for t in ("scan.fossid", "scan.scancodeio")} == {"deferred"},
         interval=0.5,
     )
+    wait_until("the ScanCode.io run running", lambda: scio_run_statuses(scio_projects(tag)[0]) == ["running"])
     assert kill_session("airflow-triggerer") >= 1
     airflow_api.http.request("PATCH", f"dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
     assert airflow_api.wait(DAG_ID, run_id, timeout=120)["state"] == "failed"

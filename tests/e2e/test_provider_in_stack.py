@@ -135,8 +135,9 @@ def test_a_new_scan_links_to_its_project_scan_and_matched_package(airflow_api) -
         },
         timeout=30,
     ).json()["data"]
+    # the sandbox is Workbench 26.1: the new UI's scan page (workbench-agent CE results_service.py)
     assert links(airflow_api, run_id, "scan.fossid")["FossID scan"] == (
-        f"http://{conn['host']}:{conn['port']}/index.html?form=main_interface&action=scanview&sid={scan_info['id']}"
+        f"http://{conn['host']}:{conn['port']}/nui/scans/{scan_info['id']}/audit/all"
     )
     purldb = json.loads(require_env("AIRFLOW_CONN_PURLDB_DEFAULT"))
     assert links(airflow_api, run_id, "scan.purldb")["PurlDB package"] == (

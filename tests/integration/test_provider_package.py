@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,13 @@ def json_after_noise(text: str) -> Any:
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("provider")
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(ROOT))
+    # built from a clean copy of what the package is made of: never a stale build/ of the checkout
+    source = work / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "plugins" / "sca", source / "plugins" / "sca", ignore=shutil.ignore_patterns("__pycache__"))
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(source))
     (wheel,) = (work / "dist").glob("sca_orchestrator-*.whl")
     venv = work / "venv"
     run(sys.executable, "-m", "venv", str(venv))

@@ -955,10 +955,11 @@ def test_run_actions_refuse_by_run_state(url) -> None:
 def test_stop_pipeline_stops_a_running_run_and_keeps_the_project(url) -> None:
     """stop_task (SCIO:scanpipe/models.py:385-409): "Stop task requested" in the log, then
     set_task_stopped: exit code 99 and task_end_date (models.py:359-383); status ``stopped``."""
-    project = create_matching(url, queue_seconds=0, matching_seconds=1.5)
+    # 8 s of running: room for a loaded machine between the create and the stop
+    project = create_matching(url, queue_seconds=0, matching_seconds=8)
     assert run_of(url, project)["status"] == "running"
     assert run_action(url, project, "stop_pipeline") == (200, {"status": "Pipeline matching stopped."})
-    time.sleep(1.6)  # past the end the pipeline would have had
+    time.sleep(8.2)  # past the end the pipeline would have had
     run = run_of(url, project)
     assert list(run) == RUN_FIELDS
     assert (run["status"], run["task_exitcode"], run["task_output"], run["execution_time"]) == ("stopped", 99, "", 0)

@@ -147,3 +147,19 @@ def test_report_types_follow_the_server_version() -> None:
         check_report_type("dynamic")
     with pytest.raises(ValueError, match="unknown FossID report type 'pdf'"):
         check_report_type("pdf", "25.1.0")
+
+
+def test_versions_of_both_numberings_compare_and_choose_the_scan_page() -> None:
+    from sca.fossid.client import scan_ui_url, version_tuple
+
+    assert version_tuple("24.2.1") == (2024, 2, 1)
+    assert version_tuple("2021.2.0") == (2021, 2, 0)
+    assert version_tuple("2026.1.0") == version_tuple("26.1.0") > version_tuple("25.3.2") > version_tuple("2021.2")
+    base = "https://wb.example.org/api.php"
+    assert scan_ui_url(base, 42, "26.1.0") == "https://wb.example.org/nui/scans/42/audit/all"
+    assert scan_ui_url(base, 42, "2026.1.0") == "https://wb.example.org/nui/scans/42/audit/all"
+    assert (
+        scan_ui_url(base, 42, "25.1.0")
+        == "https://wb.example.org/index.html?form=main_interface&action=scanview&sid=42"
+    )
+    assert scan_ui_url(base, 42, None) == "https://wb.example.org/index.html?form=main_interface&action=scanview&sid=42"

@@ -81,3 +81,11 @@ def test_poll_schedule_backs_off_to_a_cap() -> None:
 )
 def test_project_slug_matches_scancodeio(name: str, slug: str) -> None:
     assert project_slug(name, "76fc5c90-16c4-476e-9ea4-fb63d6b40a9e") == f"{slug}-76fc5c90"
+
+
+def test_settings_are_refused_with_the_single_package_pipeline_before_any_request() -> None:
+    from sca.scancodeio.client import ScanCodeIOClient
+
+    client = ScanCodeIOClient("http://127.0.0.1:9", "token")  # nothing listens there: no request may be made
+    with pytest.raises(ValueError, match="scan_single_package takes exactly one input file"):
+        client.create_project("p", pipelines=["scan_single_package"], settings={"product_name": "x"})

@@ -4,8 +4,13 @@ recording clients. What a stop does on the real services is tested on the stack
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from sca.fossid.status import CheckStatus, FossIDStatus
 from sca.store.ledger import LedgerEntry
@@ -45,6 +50,9 @@ class FakeLedger:
 
     def entries(self, service: str | None = None, states: tuple[str, ...] = ()) -> list[LedgerEntry]:
         return [r for r in self.rows if r.state in states]
+
+    def get(self, service: str, scan_key: str) -> LedgerEntry | None:
+        return next((r for r in self.rows if (r.service, r.scan_key) == (service, scan_key)), None)
 
     def failed(self, service: str, scan_key: str, error: str) -> bool:
         self.failures[(service, scan_key)] = error
@@ -140,3 +148,30 @@ def test_a_dry_run_touches_nothing() -> None:
     actions = sweep(ledger, run_state, {"fossid": lambda: fossid}, now=NOW, dry_run=True)
     assert [a.done for a in actions] == [["dry run: would stop what is still running"]]
     assert (fossid.cancelled, ledger.failures) == ([], {})
+
+
+def test_a_row_a_live_run_took_over_meanwhile_is_left_alone() -> None:
+    """Read again under the key's lock: run-live began on the key after the rows were read."""
+    ledger = FakeLedger([entry("fossid", "k1", "run-ended")])
+    fossid = FakeFossID(FossIDStatus.RUNNING)
+
+    @contextmanager
+    def taken_over_while_waiting(key: str) -> Iterator[None]:
+        ledger.rows = [replace(ledger.rows[0], last_run_id="run-live", updated_at=NOW)]
+        yield
+
+    actions = sweep(ledger, run_state, {"fossid": lambda: fossid}, key_lock=taken_over_while_waiting, now=NOW)
+    assert (actions, fossid.cancelled, ledger.failures) == ([], [], {})
+
+
+def test_one_service_failing_does_not_spare_the_other_rows() -> None:
+    class Down(FakeScanCodeIO):
+        def get_project(self, uuid: str) -> dict[str, Any]:
+            raise ConnectionError("ScanCode.io is down")
+
+    ledger = FakeLedger([entry("scancodeio", "k1", "run-ended"), entry("fossid", "k2", "run-ended")])
+    fossid = FakeFossID(FossIDStatus.RUNNING)
+    with pytest.raises(RuntimeError, match=r"could not stop 1 scan\(s\): scancodeio name-k1: ConnectionError"):
+        sweep(ledger, run_state, {"scancodeio": Down, "fossid": lambda: fossid}, now=NOW)
+    assert fossid.cancelled == ["name-k2"]
+    assert list(ledger.failures) == [("fossid", "k2")]

@@ -44,7 +44,13 @@ LEGACY_REPORT_TYPES = ("dynamic", "basic")
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    """``"24.2.1"`` → ``(2024, 2, 1)``: Workbench numbered its releases 2020.1, 2021.2, then 22.x …
+    26.x; the two-digit years are read as 20YY so both kinds compare (workbench-agent CE compares
+    with "2026.1.0", api/services/results_service.py:22)."""
+    parts = [int(part) for part in re.findall(r"\d+", version)[:3]]
+    if parts and parts[0] < 100:
+        parts[0] += 2000
+    return tuple(parts)
 
 
 NUI_SINCE = (2026, 1)  # Workbench 2026.1 moved scan pages to /nui/ (workbench-agent CE results_service.py:22)
@@ -69,7 +75,7 @@ def check_report_type(report_type: str, server_version: str | None = None) -> No
         if report_type in LEGACY_REPORT_TYPES:
             raise ValueError(f"FossID report type {report_type!r} exists before Workbench 24.2 only: give the version")
         return
-    if version_tuple(server_version) >= (24, 2) and report_type in LEGACY_REPORT_TYPES:
+    if version_tuple(server_version) >= (2024, 2) and report_type in LEGACY_REPORT_TYPES:
         raise ValueError(f"FossID {server_version} has no {report_type!r} reports (removed in Workbench 24.2)")
 
 

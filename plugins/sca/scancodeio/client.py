@@ -206,6 +206,13 @@ class ScanCodeIOClient:
         (scanpipe/models.py ``get_env``, ``get_input_config_file``), so that file is uploaded before
         any pipeline runs."""
         if settings:
+            single = [p for p in pipelines if p.split(":", 1)[0] in ("scan_single_package", "scan_package")]
+            if single:
+                raise ValueError(
+                    f"ScanCode.io settings travel as a second input ({CONFIG_FILE}), and {single[0]} takes "
+                    "exactly one input file (scanpipe get_package_input: 'Only 1 input file supported'): "
+                    "use scan_codebase, or give no settings"
+                )
             project = self.create_project(
                 name,
                 pipelines=pipelines,

@@ -10,7 +10,7 @@ Workbench and scanned again under the same code.
 Recovery within the try, bounded by ``max_recoveries`` and by the key's tries in the ledger: a
 scan that ends FAILED is run again once with ``scan_failed_only`` (what FossID's workbench-agent
 CE does); a scan RUNNING past ``scan_budget_minutes`` (a hung scanner) is cancelled with
-``scans/cancel_run`` and run again the same way; a failed dependency analysis is run again. A run
+``scans/cancel_run`` and run again whole; a failed dependency analysis is run again. A run
 cancelled in Workbench by a person, and a failed archive extraction (the input), are not.
 """
 
@@ -263,13 +263,13 @@ class FossIDScanOperator(LedgerToolOperator):
             return stage_type == "EXTRACT_ARCHIVES" and state["uploaded_now"]
         return True
 
-    def _start(self, client: FossIDClient, code: str, stage_type: str, rerun: bool = False) -> None:
+    def _start(self, client: FossIDClient, code: str, stage_type: str, failed_only: bool = False) -> None:
         """Start one operation once: after a lost answer its status says whether it started."""
         start: Callable[[], Any]
         if stage_type == "EXTRACT_ARCHIVES":
             start = functools.partial(client.extract_archives, code, recursive=True)
         elif stage_type == "SCAN":
-            options = {**self.options(), "scan_failed_only": True} if rerun else self.options()
+            options = {**self.options(), "scan_failed_only": True} if failed_only else self.options()
             start = functools.partial(client.run_scan, code, **options)
         else:
             start = functools.partial(client.run_dependency_analysis, code)
@@ -341,9 +341,17 @@ class FossIDScanOperator(LedgerToolOperator):
         self, client: FossIDClient, state: dict[str, Any], stage_type: str, what: str, cancel: bool = False
     ) -> None:
         """Run a failed (or, with ``cancel``, hung) scan or dependency analysis again, within the
-        budget: a scan with ``scan_failed_only``, as workbench-agent CE does after a failed KB scan
-        (utilities/scan_workflows.py; notes fossid-api.md § WBCE scan, step 10)."""
+        budget. A scan that FAILED is run again with ``scan_failed_only``, as workbench-agent CE
+        does after a failed KB scan (utilities/scan_workflows.py; notes fossid-api.md § WBCE scan,
+        step 10); a hung scan is cancelled first and run again whole (its files were never all
+        scanned, so "failed only" could skip some). A hung scan that ended by itself meanwhile is
+        left to the wait: finished, the stages go on; failed, it is recovered as a failure."""
         code = state["scan_code"]
+        if cancel:
+            current = client.check_status(code, "SCAN")
+            if not current.status.is_active:
+                self.log.info("%s; it has ended meanwhile (%s): not cancelled", what, current.status.value)
+                return
         done = int(state.get("recoveries", 0))
         exhausted = done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS
         if cancel:  # a hung scan is stopped either way: it holds a Workbench scanner for nothing
@@ -357,25 +365,38 @@ class FossIDScanOperator(LedgerToolOperator):
                 detail={"status": "over_budget" if cancel else "FAILED", "recoveries": done},
             )
         state["recoveries"] = done + 1
+        failed_only = stage_type == "SCAN" and not cancel
         self.log.warning(
             "%s: running it again (%d of %d)%s",
             what,
             done + 1,
             self.max_recoveries,
-            " with scan_failed_only" if stage_type == "SCAN" else "",
+            " with scan_failed_only" if failed_only else (", whole" if stage_type == "SCAN" else ""),
         )
-        self._start(client, code, stage_type, rerun=True)
+        self._start(client, code, stage_type, failed_only=failed_only)
         state["resumed"] = True  # started here: the wait that follows must not start it again
 
-    def _cancel(self, client: FossIDClient, code: str) -> None:
-        """``scans/cancel_run``, once: a lost answer is checked by the scan's status."""
-        act_once(
-            client.http.retry,
-            functools.partial(client.cancel_run, code),
-            lambda: True if not client.check_status(code, "SCAN").status.is_active else None,
-            is_transient=lambda error: isinstance(error, TransientServiceError),
-            what=f"cancelling FossID scan {code}",
-        )
+    def _cancel(self, client: FossIDClient, code: str, timeout: float = 120.0) -> None:
+        """``scans/cancel_run``, once (a lost answer is checked by the scan's status; a scan that
+        ended between the status and the cancel is not an error), then wait until it has stopped."""
+        try:
+            act_once(
+                client.http.retry,
+                functools.partial(client.cancel_run, code),
+                lambda: True if not client.check_status(code, "SCAN").status.is_active else None,
+                is_transient=lambda error: isinstance(error, TransientServiceError),
+                what=f"cancelling FossID scan {code}",
+            )
+        except FossIDError as exc:
+            if "not_running" not in str(exc) and "not running" not in str(exc).lower():
+                raise
+            self.log.info("FossID scan %s had ended before the cancel: %s", code, exc)
+            return
+        deadline = time.monotonic() + timeout
+        while client.check_status(code, "SCAN").status.is_active:
+            if time.monotonic() > deadline:
+                raise TransientServiceError(f"FossID scan {code} still runs {timeout:.0f} s after its cancel")
+            time.sleep(1.0)
         self.log.warning("Cancelled FossID scan %s", code)
 
     def _reports(self, client: FossIDClient, state: dict[str, Any]) -> None:

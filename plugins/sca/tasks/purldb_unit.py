@@ -67,12 +67,13 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         *,
         scancodeio_task_id: str,
         purldb_conn_id: str = PurlDBHook.default_conn_name,
-        queue_budget_minutes: float | str | None = 60,
+        queue_budget_minutes: float | str | None = None,
         max_recoveries: int = 1,
         **kwargs: Any,
     ) -> None:
         """``queue_budget_minutes``: a matching still not started this long after it was
-        submitted is taken as lost, deleted and submitted again (None: only ``wait_timeout``);
+        submitted is taken as lost, deleted and submitted again (None, the default: only
+        ``wait_timeout``; a busy PurlDB queues matchings for long, and a portfolio can fill it);
         ``max_recoveries``: how many times one try submits again a matching that failed or was lost."""
         kwargs.setdefault("wait_timeout", timedelta(hours=2))
         kwargs.setdefault("pool", "purldb")
@@ -117,6 +118,9 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         if entry is not None and self.reusable(entry):
             return self.reuse(context, key, entry)
         if entry is not None and entry.has_results:  # stale: PurlDB's index changed since
+            if entry.remote_id:  # it holds the same upload name: a lost answer must not find it
+                self.log.info("Deleting the stale PurlDB matching %s before matching again", entry.remote_id)
+                client.delete_matching(entry.remote_id)
             self.ledger("restart", key.tool, key.value)
         entry = self.ledger("begin", key, None, context["ti"].dag_id, context["ti"].run_id)
         matching = self._reattach(client, entry.remote_id) if entry.remote_id else None
@@ -158,7 +162,21 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
         state["submitted_at"] = time.time()
 
     def _recover(self, client: PurlDBClient, state: dict[str, Any], what: str) -> None:
-        """Delete the matching (its queued job first) and submit the scan again, within the budget."""
+        """Take the matching's run off the queue (or stop it) in any case, then, within the
+        budget, delete the matching and submit the scan again."""
+        status = RunStatus(client.get_run(state["run_uuid"])["status"]) if state.get("run_uuid") else None
+        # a project with a run in progress cannot be deleted (scanpipe Project.delete raises
+        # RunInProgressError: a 500), so its run is taken off the queue or stopped first
+        try:
+            if status in (RunStatus.NOT_STARTED, RunStatus.QUEUED):
+                try:
+                    client.delete_run(state["run_uuid"])  # takes its job off the queue
+                except PermanentServiceError:  # it started meanwhile
+                    client.stop_run(state["run_uuid"])
+            elif status is RunStatus.RUNNING:
+                client.stop_run(state["run_uuid"])
+        except (NotFoundError, PermanentServiceError) as exc:  # it ended meanwhile
+            self.log.info("PurlDB run %s: %s", state["run_uuid"], exc)
         done = int(state.get("recoveries", 0))
         if done >= self.max_recoveries or int(state.get("attempt", 1)) > MAX_LEDGER_ATTEMPTS:
             raise RunFailedError(
@@ -174,19 +192,6 @@ class PurlDBMatchScanOperator(LedgerToolOperator):
             done + 1,
             self.max_recoveries,
         )
-        status = RunStatus(client.get_run(state["run_uuid"])["status"]) if state.get("run_uuid") else None
-        # a project with a run in progress cannot be deleted (scanpipe Project.delete raises
-        # RunInProgressError: a 500), so its run is taken off the queue or stopped first
-        try:
-            if status in (RunStatus.NOT_STARTED, RunStatus.QUEUED):
-                try:
-                    client.delete_run(state["run_uuid"])  # takes its job off the queue
-                except PermanentServiceError:  # it started meanwhile
-                    client.stop_run(state["run_uuid"])
-            elif status is RunStatus.RUNNING:
-                client.stop_run(state["run_uuid"])
-        except (NotFoundError, PermanentServiceError) as exc:  # it ended meanwhile: deleted below
-            self.log.info("PurlDB run %s: %s", state["run_uuid"], exc)
         client.delete_matching(state["matching_uuid"])
         self._submit(client, state)
 

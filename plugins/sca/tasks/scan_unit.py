@@ -295,7 +295,7 @@ def add_unit_tasks(
     fossid_scan_budget_minutes: Any = 240,
     scancodeio_max_age_days: Any = None,
     purldb_max_age_days: Any = None,
-    purldb_queue_budget_minutes: Any = 60,
+    purldb_queue_budget_minutes: Any = None,
     fail_level: Any = "ERROR",
     gate_action: Any = "fail",
     max_input_mb: Any = 512,

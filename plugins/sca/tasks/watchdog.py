@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ DEFAULT_GRACE = timedelta(minutes=2)
 
 class LedgerLike(Protocol):
     def entries(self, service: str | None = None, states: tuple[str, ...] = ...) -> list[LedgerEntry]: ...
+
+    def get(self, service: str, scan_key: str) -> LedgerEntry | None: ...
 
     def failed(self, service: str, scan_key: str, error: str) -> bool: ...
 
@@ -84,7 +87,12 @@ def stop_fossid(client: Any, entry: LedgerEntry) -> list[str]:
     if client.get_scan(code) is None:
         return ["scan gone"]
     if client.check_status(code, "SCAN").status in (FossIDStatus.QUEUED, FossIDStatus.RUNNING):
-        client.cancel_run(code)
+        try:
+            client.cancel_run(code)
+        except PermanentServiceError as exc:  # it ended between the status and the cancel
+            if "not_running" not in str(exc) and "not running" not in str(exc).lower():
+                raise
+            return [f"scan {code} had ended"]
         return [f"cancelled scan {code}"]
     return []
 
@@ -121,6 +129,7 @@ def sweep(
     run_state: Callable[[str, str], str | None],
     clients: dict[str, Callable[[], Any]],
     *,
+    key_lock: Callable[[str], AbstractContextManager[Any]] = lambda key: nullcontext(),
     grace: timedelta = DEFAULT_GRACE,
     dry_run: bool = False,
     now: datetime | None = None,
@@ -128,36 +137,61 @@ def sweep(
     """Stop the remote work of every in-flight ledger row whose DAG run has ended.
 
     ``run_state(dag_id, run_id)`` is the DAG run's state, or None when Airflow does not know it;
-    ``clients`` make a client per service (made once, on first use)."""
+    ``clients`` make a client per service (made once, on first use); ``key_lock(scan_key)`` is
+    the key's lock (the one scan units hold while they begin, re-attach or submit): the row is
+    read again under it and left alone if a live run took it over meanwhile. A row whose service
+    fails to answer is reported and the others are still swept; the errors are raised at the end."""
     now = now or datetime.now(UTC)
     made: dict[str, Any] = {}
     actions = []
-    for entry in ledger.entries(states=IN_FLIGHT):
-        if entry.updated_at > now - grace or not entry.last_dag_id or not entry.last_run_id:
+    errors: list[str] = []
+    for seen in ledger.entries(states=IN_FLIGHT):
+        if not _candidate(seen, clients, now - grace):
             continue
-        if entry.service not in STOPPERS or entry.service not in clients:
-            continue
-        if not (entry.remote_id or entry.remote_name) or (entry.service != "fossid" and not entry.remote_id):
-            continue  # nothing was created on the server
-        state = run_state(entry.last_dag_id, entry.last_run_id)
-        if state not in ENDED_RUN_STATES:
-            continue
-        remote = str(entry.remote_name or entry.remote_id)
-        if dry_run:
-            done = ["dry run: would stop what is still running"]
-        else:
-            client = made.get(entry.service) or made.setdefault(entry.service, clients[entry.service]())
-            done = STOPPERS[entry.service](client, entry)
-            reason = (
-                f"the DAG run {entry.last_dag_id} / {entry.last_run_id} ended {state} with this scan in flight; "
-                f"the watchdog found: {'; '.join(done) or 'nothing still running'}"
-            )
-            ledger.failed(entry.service, entry.scan_key, reason)
-        owner = (entry.last_dag_id, entry.last_run_id)
+        with key_lock(seen.scan_key):
+            entry = ledger.get(seen.service, seen.scan_key)
+            if entry is None or (entry.state, entry.last_run_id, entry.updated_at) != (
+                seen.state,
+                seen.last_run_id,
+                seen.updated_at,
+            ):
+                continue  # a run took the key over (or it ended) since the rows were read
+            state = run_state(str(entry.last_dag_id), str(entry.last_run_id))
+            if state not in ENDED_RUN_STATES:
+                continue
+            remote = str(entry.remote_name or entry.remote_id)
+            if dry_run:
+                done = ["dry run: would stop what is still running"]
+            else:
+                try:
+                    client = made.get(entry.service) or made.setdefault(entry.service, clients[entry.service]())
+                    done = STOPPERS[entry.service](client, entry)
+                except Exception as exc:  # noqa: BLE001 - one service down must not spare the other rows
+                    errors.append(f"{entry.service} {remote}: {type(exc).__name__}: {exc}")
+                    log.warning("Watchdog: could not stop %s %s: %s", entry.service, remote, exc)
+                    continue
+                reason = (
+                    f"the DAG run {entry.last_dag_id} / {entry.last_run_id} ended {state} with this scan in "
+                    f"flight; the watchdog found: {'; '.join(done) or 'nothing still running'}"
+                )
+                ledger.failed(entry.service, entry.scan_key, reason)
+        owner = (str(entry.last_dag_id), str(entry.last_run_id))
         action = WatchdogAction(entry.service, entry.scan_key, remote, *owner, state, done)
         log.warning("Watchdog: %s %s of %s/%s (%s): %s", *_shown(action))
         actions.append(action)
+    if errors:
+        raise RuntimeError(f"the watchdog could not stop {len(errors)} scan(s): " + "; ".join(errors))
     return actions
+
+
+def _candidate(entry: LedgerEntry, clients: dict[str, Callable[[], Any]], changed_before: datetime) -> bool:
+    """An in-flight row old enough, with an owner, a service we can reach and a remote object."""
+    if entry.updated_at > changed_before or not entry.last_dag_id or not entry.last_run_id:
+        return False
+    if entry.service not in STOPPERS or entry.service not in clients:
+        return False
+    # FossID's scan code is its remote name; the others' objects are known by their ids
+    return bool(entry.remote_name if entry.service == "fossid" else entry.remote_id)
 
 
 def _shown(action: WatchdogAction) -> tuple[str, ...]:
