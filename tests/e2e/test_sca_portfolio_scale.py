@@ -41,9 +41,17 @@ def test_5000_items_expand_into_5000_units(airflow_api, tmp_path: Path) -> None:
             assert time.monotonic() < deadline, f"not expanded after 600 s: {counts}"
             time.sleep(3)
     finally:
-        # marking 25,000 task instances takes the api-server a minute or two on two cores
+        # marking 25,000 task instances takes the api-server a minute or two on two cores; the
+        # scheduler updates some of them meanwhile, and Airflow 3.3 then answers 500
+        # (StaleDataError in mark_tasks._set_dag_run_terminal_state, seen in CI): mark again
         http = airflow_api.http
-        stopped = http.session.patch(http.url(f"dags/{DAG_ID}/dagRuns/{run_id}"), json={"state": "failed"}, timeout=900)
+        for _ in range(5):
+            stopped = http.session.patch(
+                http.url(f"dags/{DAG_ID}/dagRuns/{run_id}"), json={"state": "failed"}, timeout=900
+            )
+            if stopped.status_code != 500:
+                break
+            time.sleep(5)
         assert stopped.status_code == 200, stopped.text[:500]
     planned = airflow_api.xcom(DAG_ID, run_id, "plan")
     assert len(planned) == COUNT and planned[COUNT - 1]["item_id"] == "gen-04999"
