@@ -154,7 +154,7 @@ def test_a_portfolio_names_each_failing_item_before_a_second_finding() -> None:
         {"item_id": "lost", "verdict": None},
     ]
     findings = [
-        {"item_id": "chardet", "tool": "scancodeio", "severity": "error", "policy": "lgpl-2.1 is error", "subject": "a"},
+        {"item_id": "chardet", "tool": "scancodeio", "severity": "error", "policy": "lgpl-2.1", "subject": "a"},
         {"item_id": "chardet", "tool": "fossid", "severity": "error", "policy": "LGPL-2.1", "subject": "b"},
         {"item_id": "chardet", "tool": "purldb", "severity": "warning", "policy": "undeclared", "subject": "c"},
         {"item_id": "six", "tool": "scancodeio", "severity": "warning", "policy": "clarity", "subject": "d"},
@@ -184,7 +184,7 @@ def test_a_portfolio_names_each_failing_item_before_a_second_finding() -> None:
         "DAG run: sca_portfolio / scheduled__1\n"
         "\n"
         "Top findings (2 of 3):\n"
-        "- chardet: [error] ScanCode.io: lgpl-2.1 is error (a)\n"
+        "- chardet: [error] ScanCode.io: lgpl-2.1 (a)\n"
         "- acme: [error] FossID: GPL-2.0-only (e)\n"
         "\n"
         "Missing results:\n"
