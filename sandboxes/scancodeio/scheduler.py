@@ -41,7 +41,17 @@ class WorkerPool:
             run.task_id = run.uuid
             run.queued_at = time.time()
             self.queue.append(run.uuid)
+            self.fill(run.queued_at)
             self.wakeup.notify_all()
+
+    def fill(self, now: float) -> None:
+        """Give free workers the oldest queued runs, at once: a run enqueued while a worker is idle
+        answers ``running`` to the very next request (the real RQ worker takes it within ~1 s)."""
+        while self.queue and len(self.running) < self.workers:
+            run = self.store.runs.get(self.queue.popleft())
+            if run is not None and run.status == "queued":
+                self.running[run.uuid] = self.start_run(run, now)
+        self.max_running = max(self.max_running, len(self.running))
 
     def forget(self, run: Run) -> None:
         """Take a run off the queue or out of its worker slot (delete, stop, stale)."""
@@ -56,6 +66,7 @@ class WorkerPool:
             raise ValueError("workers must be at least 1")
         with self.wakeup:
             self.workers = workers
+            self.fill(time.time())
             self.wakeup.notify_all()
 
     def shutdown(self) -> None:
@@ -73,10 +84,6 @@ class WorkerPool:
                         run = self.store.runs.get(run_uuid)
                         if run is not None:
                             self.end_run(run, now)
-                while self.queue and len(self.running) < self.workers:
-                    run = self.store.runs.get(self.queue.popleft())
-                    if run is not None and run.status == "queued":
-                        self.running[run.uuid] = self.start_run(run, now)
-                self.max_running = max(self.max_running, len(self.running))
+                self.fill(now)
                 timeout = max(0.0, min(self.running.values()) - time.time()) if self.running else None
                 self.wakeup.wait(timeout)

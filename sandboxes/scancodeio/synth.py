@@ -115,7 +115,7 @@ def resource(path: str, content: bytes | None, license_key: str, license_spdx: s
         "path": path,
         "type": "file" if is_file else "directory",
         "name": name,
-        "status": "scanned" if is_file else "",
+        "status": ("application-package" if package_uid else "scanned") if is_file else "",
         "for_packages": [package_uid] if is_file and package_uid else [],
         "tag": "",
         "extension": extension,
