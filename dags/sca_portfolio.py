@@ -24,6 +24,7 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from sca.notify.callbacks import notify_portfolio_failure, notify_portfolio_success
 from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
 from sca.tasks.fossid_project_report import FossIDProjectReportOperator
 from sca.tasks.portfolio import (
@@ -59,6 +60,9 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
     render_template_as_native_obj=True,
     tags=["sca", "portfolio", "nightly"],
     default_args=SCAN_DEFAULT_ARGS,
+    # notifications (README "Notifications"): the night's verdict when FAIL or INCOMPLETE, or the failure
+    on_success_callback=notify_portfolio_success,
+    on_failure_callback=notify_portfolio_failure,
     doc_md=__doc__,
     params={
         "portfolio": Param(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
+from sca.notify.callbacks import notify_scan_failure, notify_scan_success
 from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
 from sca.tasks.scan_unit import scan_unit
 
@@ -30,6 +31,9 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
     render_template_as_native_obj=True,
     tags=["sca", "scan", "scancodeio", "purldb", "fossid"],
     default_args=SCAN_DEFAULT_ARGS,
+    # notifications (README "Notifications"): the verdict when FAIL or INCOMPLETE, or the failure
+    on_success_callback=notify_scan_success,
+    on_failure_callback=notify_scan_failure,
     doc_md=__doc__,
     params={
         "input": Param(

@@ -1,11 +1,11 @@
-"""What the DAGs attach: a ``notify`` task after the report (a FAIL or INCOMPLETE verdict may end
-in a successful run, so the verdict is told from a task that reads it) and an
-``on_failure_callback`` for a failed run that the task has not already told about.
+"""What the DAGs attach: ``on_success_callback`` and ``on_failure_callback``. Exactly one of them
+runs per run (in the dag-processor, Airflow 3's place for DAG callbacks), when every task is
+done, so the verdict is final and a run is told at most once: a FAIL or INCOMPLETE verdict
+ends in a successful run under gate action ``warn`` (always in the portfolio), in a failed one
+under ``fail``; a run that failed before its verdict is told as failed.
 
-sca_scan: ``notify_scan_verdict`` reads the unit's ``report`` XCom and its ``summary.json``;
-sca_portfolio: ``notify_portfolio_verdict`` reads the night's rows in the warehouse and
-``publish``'s XCom. Each returns what it did as its XCom, which the failure callback reads
-(the dag-processor runs DAG callbacks) so a run is told about once.
+sca_scan: the unit's ``report`` XCom and its ``summary.json``; sca_portfolio: the night's rows
+in the warehouse and ``publish``'s XCom. No task is added to the DAGs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sca.notify.summaries import portfolio_summary, scan_summary
 
 log = logging.getLogger(__name__)
 
-NOTIFY_TASK = "notify"
 SCAN_REPORT_TASK = "scan.report"
 PUBLISH_TASK = "publish"
 SHOWN_FAILED_TASKS = 10
@@ -129,32 +128,6 @@ def night_fail_level(dag_id: str, run_id: str) -> str:
 SummaryBuilder = Callable[..., dict[str, Any]]
 
 
-def notify_verdict(build: SummaryBuilder) -> dict[str, Any]:
-    """The ``notify`` task: tell the run's verdict when it is a configured event. Never raises."""
-    from airflow.sdk import get_current_context
-
-    context = get_current_context()
-    ti = context["ti"]
-    settings = load_settings(ti.dag_id)
-    if settings is None or not has_channel(settings):
-        log.info("Notifications are not configured for %s: nothing sent", ti.dag_id)
-        return dict(NOTHING_DONE)
-    try:
-        summary = build(ti.dag_id, ti.run_id, settings)
-        return notify(summary, settings, context)
-    except Exception as exc:  # noqa: BLE001 - a notification must not fail a run
-        log.warning("No notification for %s/%s: %s", ti.dag_id, ti.run_id, type(exc).__name__)
-        return dict(NOTHING_DONE)
-
-
-def notify_scan_verdict() -> dict[str, Any]:
-    return notify_verdict(build_scan_summary)
-
-
-def notify_portfolio_verdict() -> dict[str, Any]:
-    return notify_verdict(build_portfolio_summary)
-
-
 def failed_tasks(dag_id: str, run_id: str) -> list[str]:
     """The run's failed tasks (a mapped one as ``task_id_<map index>``), the first few named."""
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
@@ -166,45 +139,46 @@ def failed_tasks(dag_id: str, run_id: str) -> list[str]:
     return failed
 
 
-def on_run_failure(context: Mapping[str, Any], build: SummaryBuilder) -> None:
-    """The DAG's ``on_failure_callback``: tell a failed run, unless the ``notify`` task already
-    told this run's verdict (a FAIL that the gate turns into a failed run). Never raises."""
+def on_run_end(context: Mapping[str, Any], build: SummaryBuilder, run_failed: bool) -> dict[str, Any]:
+    """Tell how a run ended when it is a configured event: its verdict (FAIL, INCOMPLETE) whether
+    the run failed or not, or its failure. One callback runs per run, so a run is told once.
+    Never raises: what was done is logged and returned."""
     dag_id, run_id = context["dag"].dag_id, str(context["run_id"])
     settings = load_settings(dag_id)
     if settings is None or not has_channel(settings):
-        return
+        log.info("Notifications are not configured for %s: nothing sent", dag_id)
+        return dict(NOTHING_DONE)
+    failure: dict[str, Any] = {}
     try:
-        told = pull(dag_id, run_id, NOTIFY_TASK) or {}
-        if told.get("event"):
-            log.info("Run %s/%s failed; its %s verdict was already notified", dag_id, run_id, told["event"])
-            return
+        if run_failed:
+            failure["reason"] = str(context.get("reason") or "") or None
+            try:
+                failure["failed_tasks"] = failed_tasks(dag_id, run_id)
+            except Exception as exc:  # noqa: BLE001 - the message then names no task
+                log.warning("Cannot list the failed tasks of %s/%s: %s", dag_id, run_id, type(exc).__name__)
         try:
-            tasks = failed_tasks(dag_id, run_id)
-        except Exception as exc:  # noqa: BLE001 - the message then names no task
-            log.warning("Cannot list the failed tasks of %s/%s: %s", dag_id, run_id, type(exc).__name__)
-            tasks = []
-        reason = str(context.get("reason") or "") or None
-        try:
-            summary = build(dag_id, run_id, settings, run_failed=True, reason=reason, failed_tasks=tasks)
-        except Exception as exc:  # noqa: BLE001 - still tell the failure, without the verdict
-            log.warning("No verdict for the failed run %s/%s: %s", dag_id, run_id, type(exc).__name__)
-            summary = {
-                "dag_id": dag_id,
-                "run_id": run_id,
-                "verdict": None,
-                "run_failed": True,
-                "reason": reason,
-                "failed_tasks": tasks,
-                "run_url": run_url(dag_id, run_id),
-            }
-        notify(summary, settings, context)
-    except Exception as exc:  # noqa: BLE001 - a callback's error would only be logged by Airflow, with less care
-        log.warning("No notification for the failed run %s/%s: %s", dag_id, run_id, type(exc).__name__)
+            summary = build(dag_id, run_id, settings, run_failed=run_failed, **failure)
+        except Exception as exc:  # noqa: BLE001 - a failed run is still told, without its verdict
+            log.warning("No verdict for %s/%s: %s", dag_id, run_id, type(exc).__name__)
+            summary = {"dag_id": dag_id, "run_id": run_id, "verdict": None, "run_failed": run_failed, **failure}
+            summary["run_url"] = run_url(dag_id, run_id)
+        return notify(summary, settings, context)
+    except Exception as exc:  # noqa: BLE001 - a notification must never fail or hold up anything
+        log.warning("No notification for %s/%s: %s", dag_id, run_id, type(exc).__name__)
+        return dict(NOTHING_DONE)
+
+
+def notify_scan_success(context: Mapping[str, Any]) -> None:
+    on_run_end(context, build_scan_summary, run_failed=False)
 
 
 def notify_scan_failure(context: Mapping[str, Any]) -> None:
-    on_run_failure(context, build_scan_summary)
+    on_run_end(context, build_scan_summary, run_failed=True)
+
+
+def notify_portfolio_success(context: Mapping[str, Any]) -> None:
+    on_run_end(context, build_portfolio_summary, run_failed=False)
 
 
 def notify_portfolio_failure(context: Mapping[str, Any]) -> None:
-    on_run_failure(context, build_portfolio_summary)
+    on_run_end(context, build_portfolio_summary, run_failed=True)

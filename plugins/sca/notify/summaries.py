@@ -52,7 +52,7 @@ def scan_summary(
         "name": (report or {}).get("package") or verdict.get("package"),
         "verdict": (report or {}).get("verdict") or verdict.get("status"),
         "run_failed": run_failed or fails_run,
-        "reason": reason or (GATE_FAILS_RUN if fails_run else None),
+        "reason": GATE_FAILS_RUN if fails_run else reason,
         "failed_tasks": list(failed_tasks),
         "findings": [_finding(f) for f in verdict.get("blocking") or verdict.get("findings") or []],
         "missing": [{"tool": m.get("tool"), "reason": m.get("reason")} for m in missing],
