@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sandboxes.scancodeio import catalog, synth
 from sandboxes.scancodeio.durations import DurationPolicy
 from sandboxes.scancodeio.model import EXIT_FAILURE, EXIT_SUCCESS, SCANCODEIO_VERSION, Project, Run, Store
+from sandboxes.scancodeio.policies import Policies
 
 if TYPE_CHECKING:
     from sandboxes.scancodeio.scheduler import WorkerPool
@@ -50,9 +51,10 @@ def planned_failure(project: Project, run: Run, policy: DurationPolicy) -> str:
 
 
 class Executor:
-    def __init__(self, store: Store, policy: DurationPolicy) -> None:
+    def __init__(self, store: Store, policy: DurationPolicy, policies: Policies) -> None:
         self.store = store
         self.policy = policy
+        self.policies = policies
         self.pool: WorkerPool | None = None
 
     def start_run(self, run: Run, now: float) -> float:
@@ -119,4 +121,8 @@ class Executor:
         project.outputs[f"scancode-{stamp}.json"] = json.dumps(scan, indent=2).encode()
         if run.pipeline_name == "scan_single_package":
             project.extra_data.update(inventory.extra_data)
+            # make_results_summary stores the clarity alert when thresholds are set (pipes/scancode.py:1199-1206)
+            alert = self.policies.clarity_alert(inventory.summary["license_clarity_score"]["score"])
+            if alert is not None:
+                project.extra_data["license_clarity_compliance_alert"] = alert
             project.outputs[f"summary-{stamp}.json"] = json.dumps(inventory.summary, indent=2).encode()

@@ -10,7 +10,7 @@ import zipfile
 from typing import Any
 
 from sandboxes.scancodeio.model import SCANCODEIO_VERSION, Project
-from sandboxes.scancodeio.shapes import input_sources_view, run_view, stamp
+from sandboxes.scancodeio.shapes import run_view, stamp
 
 SECTIONS = ("packages", "dependencies", "files", "relations")
 SCAN_NOTICE = (
@@ -36,6 +36,26 @@ def content_type(filename: str) -> str:
     return next((t for ext, t in CONTENT_TYPES.items() if filename.endswith(ext)), "application/octet-stream")
 
 
+def inputs_with_source(project: Project) -> list[dict[str, Any]]:
+    """Project.get_inputs_with_source (models.py:1088-1127), sorted by file name."""
+    rows = []
+    for source in project.inputs:
+        exists = bool(source.filename)
+        rows.append(
+            {
+                "uuid": source.uuid,
+                "filename": source.filename,
+                "download_url": source.download_url,
+                "is_uploaded": source.is_uploaded,
+                "tag": source.tag,
+                "size": len(source.content) if exists and source.content is not None else None,
+                "is_file": True,
+                "exists": exists,
+            }
+        )
+    return sorted(rows, key=lambda row: row["filename"])
+
+
 def results_document(project: Project, base: str, sections: list[str] | None) -> dict[str, Any]:
     """JSONResultsGenerator: ``headers`` (a one-item list) then the chosen sections in fixed order."""
     headers = {
@@ -47,7 +67,7 @@ def results_document(project: Project, base: str, sections: list[str] | None) ->
         "created_date": stamp(project.created),
         "notes": project.notes,
         "settings": {},
-        "input_sources": input_sources_view(project),
+        "input_sources": inputs_with_source(project),
         "runs": [run_view(run, base, with_links=False) for run in project.runs],
         "messages": list(project.messages),
         "extra_data": dict(project.extra_data),

@@ -44,7 +44,7 @@ class ScanCodeIOSandbox(SandboxServer):
         self.require_authentication = require_authentication
         self.page_size = page_size
         self.counter = RequestCounter()
-        self.executor = Executor(self.store, policy)
+        self.executor = Executor(self.store, policy, policies)
         self.pool = WorkerPool(self.store, workers, self.executor.start_run, self.executor.end_run)
         self.executor.pool = self.pool
 

@@ -296,5 +296,14 @@ def scan_inputs(inputs: list[tuple[str, bytes | None]], *, extract_prefix: bool)
     extra: dict[str, Any] = {}
     if inputs:
         data = inputs[0][1] or b""
-        extra = {"filename": first, "size": len(data), "md5": digest(data, "md5"), "sha1": digest(data, "sha1")}
+        # collect_input_information: filename, size and commoncode's multi_checksums
+        extra = {
+            "filename": first,
+            "size": len(data),
+            "md5": digest(data, "md5"),
+            "sha1": digest(data, "sha1"),
+            "sha256": digest(data, "sha256"),
+            "sha512": digest(data, "sha512"),
+            "sha1_git": git_sha1(data),
+        }
     return Inventory(resources, packages, dependencies, summary, extra)
