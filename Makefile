@@ -32,6 +32,16 @@ test: export SCA_WATCHDOG_CRON ?= none
 test: up lint
 	@$(ENV) python -m pytest $(PYTEST_ARGS)
 
+.PHONY: bench bench-smoke
+
+# Benchmarks of issue 13 (bench/run.py): one table, bench/results/latest.json and latest.md.
+bench: up
+	@$(ENV) python -m bench.run
+
+# Every benchmark at a small size (under 2 minutes), written to a temporary folder.
+bench-smoke: up
+	@$(ENV) out=$$(mktemp -d) && python -m bench.run --smoke --out-dir "$$out"
+
 test-unit: setup
 	@$(ENV) python -m pytest tests/unit $(PYTEST_ARGS)
 
