@@ -7,22 +7,9 @@ PIDS="$RUN_DIR/pids"
 # Sessions named by the PID files count too (a stack started before the sessions list existed).
 cat "$PIDS"/*.pid 2>/dev/null >>"$PIDS/sessions" || true
 
-stop_group() {  # pidfile
-  local pidf=$1 pid name; pid=$(cat "$pidf"); name=$(basename "$pidf" .pid)
-  if pid_alive "$pidf"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + 30))
-    while pid_alive "$pidf" && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
-    log "stopped $name (pid $pid)"
-  fi
-  # Whatever is left of the group (LocalExecutor workers, gunicorn workers) is killed, also when
-  # the leader itself was SIGKILLed earlier and its workers outlived it.
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  rm -f "$pidf"
-}
-
 # Airflow first (it talks to the others), then services, then the database.
 for name in airflow-scheduler airflow-triggerer airflow-dag-processor airflow-api-server \
+            $(cd "$PIDS" && ls airflow-celery-*.pid 2>/dev/null | sed 's/\.pid$//') \
             fossid-sandbox purldb-sandbox inputs scio-web scio-worker redis; do
   [ -f "$PIDS/$name.pid" ] && stop_group "$PIDS/$name.pid"
 done

@@ -18,6 +18,26 @@ export AIRFLOW__API__BASE_URL="http://$SCA_HOST:$AIRFLOW_PORT"
 export SCA_AIRFLOW_USER="$AIRFLOW_ADMIN_USER" SCA_AIRFLOW_PASSWORD="$AIRFLOW_ADMIN_PASSWORD"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://$SCA_HOST:$AIRFLOW_PORT/execution/"
 
+# The executor: LocalExecutor (default) or CeleryExecutor with SCA_EXECUTOR=celery (Redis broker,
+# SCA_CELERY_WORKERS named workers). Without SCA_EXECUTOR, the one the stack was last started with.
+SCA_EXECUTOR="${SCA_EXECUTOR:-$(cat "$RUN_DIR/executor" 2>/dev/null || echo local)}"
+case "$SCA_EXECUTOR" in
+  local) export AIRFLOW__CORE__EXECUTOR=LocalExecutor ;;
+  celery)
+    export AIRFLOW__CORE__EXECUTOR=CeleryExecutor
+    export AIRFLOW__CELERY__BROKER_URL="redis://$SCA_HOST:$REDIS_PORT/2"
+    export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg2://airflow:airflow@$SCA_HOST:$PG_PORT/airflow"
+    # Two workers on one machine share its host name: each reports its own name on the task
+    # instances it runs (sca.common.hostname).
+    export AIRFLOW__CORE__HOSTNAME_CALLABLE=sca.common.hostname.worker_hostname
+    # A task unacknowledged this long is handed to another worker: longer than any task holds a
+    # worker slot (the waits are deferred).
+    export AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=21600
+    ;;
+  *) echo "SCA_EXECUTOR must be local or celery, not '$SCA_EXECUTOR'" >&2; return 1 2>/dev/null || exit 1 ;;
+esac
+export SCA_EXECUTOR
+
 if [ -f "$RUN_DIR/secrets.env" ]; then
   # shellcheck disable=SC1091
   source "$RUN_DIR/secrets.env"
@@ -39,5 +59,6 @@ export AIRFLOW_CONN_PURLDB_DEFAULT="{\"conn_type\": \"purldb\", \"schema\": \"ht
 export AIRFLOW_CONN_FOSSID_DEFAULT="{\"conn_type\": \"fossid\", \"schema\": \"http\", \"host\": \"$SCA_HOST\", \"port\": $FOSSID_PORT, \"login\": \"sca-bot\", \"password\": \"${SCA_FOSSID_KEY:-fossid-local-key}\", \"extra\": {\"timeout\": 20}}"
 export SCA_PURLCLI_VENV="$PURLCLI_VENV"  # tests/integration/test_purldb_third_party_client.py
 export SCA_SCIO_DIRECT_URL="http://$SCA_HOST:$SCIO_PORT"
+export SCA_SCIO_UI_USER=airflow SCA_SCIO_UI_PASSWORD="$SCIO_UI_PASSWORD"  # tests/e2e/test_ui_in_chromium.py
 export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
 set -u

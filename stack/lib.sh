@@ -21,6 +21,8 @@ INPUTS_PORT="${SCA_INPUTS_PORT:-8765}"
 
 # Known, local-only credentials. Production uses its own through AIRFLOW_CONN_* or a secrets backend.
 SCIO_TOKEN="${SCA_SCIO_TOKEN:-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}"
+# The ScanCode.io web UI's login for the same user "airflow" (the API uses the token).
+SCIO_UI_PASSWORD="${SCA_SCIO_UI_PASSWORD:-scio-local-only}"
 AIRFLOW_ADMIN_USER=admin
 AIRFLOW_ADMIN_PASSWORD="${SCA_AIRFLOW_ADMIN_PASSWORD:-admin-local-only}"
 
@@ -77,6 +79,20 @@ stack_pids() {  # PIDs of live processes of this stack, this shell excluded
       esac
     fi
   done < <(ps -eo pid=,sid=,args=)
+}
+
+stop_group() {  # pidfile: TERM the process group it names, wait, KILL what is left; drop the file
+  local pidf=$1 pid name; pid=$(cat "$pidf"); name=$(basename "$pidf" .pid)
+  if pid_alive "$pidf"; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 30))
+    while pid_alive "$pidf" && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+    log "stopped $name (pid $pid)"
+  fi
+  # Whatever is left of the group (LocalExecutor workers, gunicorn workers) is killed, also when
+  # the leader itself was SIGKILLed earlier and its workers outlived it.
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$pidf"
 }
 
 wait_http() {  # url timeout_seconds [curl args...]

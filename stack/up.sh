@@ -107,16 +107,17 @@ export SCANCODEIO_SITE_URL="http://$SCA_HOST:$SCIO_PORT/"
 SCIOENV
 }
 
-scio() { (cd "$RUN_DIR/scio" && env -i HOME="$USER_HOME" SCA_SCIO_TOKEN="${SCA_SCIO_TOKEN:-}" bash -c "source '$RUN_DIR/scio.env' && exec \"\$@\"" scio "$@"); }
+scio() { (cd "$RUN_DIR/scio" && env -i HOME="$USER_HOME" SCA_SCIO_TOKEN="${SCA_SCIO_TOKEN:-}" SCA_SCIO_UI_PASSWORD="${SCA_SCIO_UI_PASSWORD:-}" bash -c "source '$RUN_DIR/scio.env' && exec \"\$@\"" scio "$@"); }
 
 ensure_scancodeio() {
   write_scio_env
-  if [ ! -f "$RUN_DIR/scio/.migrated" ] || [ "$(cat "$RUN_DIR/scio/.migrated")" != "$SCIO_VENV" ]; then
+  local migrated="$SCIO_VENV $(files_key "$ROOT/stack/scio/install_token.py")"
+  if [ ! -f "$RUN_DIR/scio/.migrated" ] || [ "$(cat "$RUN_DIR/scio/.migrated")" != "$migrated" ]; then
     log "migrating the ScanCode.io database"
     scio scanpipe migrate --no-input >"$LOGS/scio-migrate.log" 2>&1 || die "scanpipe migrate failed: see $LOGS/scio-migrate.log"
-    SCA_SCIO_TOKEN="$SCIO_TOKEN" scio scanpipe shell -c "$(cat "$ROOT/stack/scio/install_token.py")" \
+    SCA_SCIO_TOKEN="$SCIO_TOKEN" SCA_SCIO_UI_PASSWORD="$SCIO_UI_PASSWORD" scio scanpipe shell -c "$(cat "$ROOT/stack/scio/install_token.py")" \
       >>"$LOGS/scio-migrate.log" 2>&1 || die "installing the API token failed: see $LOGS/scio-migrate.log"
-    echo "$SCIO_VENV" >"$RUN_DIR/scio/.migrated"
+    echo "$migrated" >"$RUN_DIR/scio/.migrated"
   fi
   local in_scio="cd '$RUN_DIR/scio' && source '$RUN_DIR/scio.env' && exec"
   start_bg scio-worker env -i HOME="$USER_HOME" SCA_STACK_ID="$STACK_ID" bash -c "$in_scio scanpipe rqworker --worker-class scancodeio.worker.ScanCodeIOWorker --queue-class scancodeio.worker.ScanCodeIOQueue --verbosity 1"
@@ -170,10 +171,46 @@ ensure_airflow() {
     touch "$AIRFLOW_HOME/.migrated"
   fi
   ensure_pools
+  ensure_executor
   start_bg airflow-api-server airflow api-server
   start_bg airflow-scheduler airflow scheduler --skip-serve-logs
   start_bg airflow-dag-processor airflow dag-processor
   start_bg airflow-triggerer airflow triggerer --skip-serve-logs
+  if [ "$SCA_EXECUTOR" = celery ]; then start_celery_workers; fi
+}
+
+# A stack started with another executor (SCA_EXECUTOR) has its Airflow components restarted with
+# this one; running tasks of the old executor are stopped with them (their retries run on the new).
+ensure_executor() {
+  local previous pidf
+  previous=$(cat "$RUN_DIR/executor" 2>/dev/null || echo "$SCA_EXECUTOR")
+  if [ "$previous" != "$SCA_EXECUTOR" ]; then
+    log "switching the Airflow executor from $previous to $SCA_EXECUTOR: restarting the Airflow components"
+    for pidf in "$PIDS"/airflow-celery-*.pid "$PIDS"/airflow-scheduler.pid "$PIDS"/airflow-triggerer.pid \
+                "$PIDS"/airflow-dag-processor.pid "$PIDS"/airflow-api-server.pid; do
+      [ -f "$pidf" ] && stop_group "$pidf"
+    done
+  fi
+  echo "$SCA_EXECUTOR" >"$RUN_DIR/executor"
+}
+
+# SCA_CELERY_WORKERS named workers (default 2) of SCA_CELERY_CONCURRENCY slots each (default 4),
+# like separate hosts: they share only the broker, the Execution API and the artefact store. Their
+# log servers stay off (they bind every interface); the task logs are files the api-server reads.
+start_celery_workers() {
+  local count=${SCA_CELERY_WORKERS:-2} i name
+  for i in $(seq 1 "$count"); do
+    name="worker-$i"
+    start_bg "airflow-celery-$name" env SCA_WORKER_NAME="$name" airflow celery worker \
+      --celery-hostname "$name@%h" --concurrency "${SCA_CELERY_CONCURRENCY:-4}" --skip-serve-logs \
+      --pid "$RUN_DIR/airflow-celery-$name.pid"
+  done
+  # Workers beyond the count (a smaller SCA_CELERY_WORKERS than last time) are stopped.
+  for pidf in "$PIDS"/airflow-celery-worker-*.pid; do
+    [ -e "$pidf" ] || continue
+    i=${pidf##*-}; i=${i%.pid}
+    [ "$i" -le "$count" ] || stop_group "$pidf"
+  done
 }
 
 # One pool per service bounds the submissions to it (sizes: SCA_POOL_SCANCODEIO/_PURLDB/_FOSSID).
@@ -243,10 +280,27 @@ h = json.loads(sys.argv[1])
 parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 raise SystemExit(0 if all((h.get(p) or {}).get("status") == "healthy" for p in parts) else 1)
 PY
-    then return 0; fi
+    then break; fi
     sleep 1
   done
-  die "Airflow is not healthy after 180 s ($health): see $LOGS/airflow-*.log"
+  [ $SECONDS -lt $deadline ] || die "Airflow is not healthy after 180 s ($health): see $LOGS/airflow-*.log"
+  if [ "$SCA_EXECUTOR" = celery ]; then wait_celery_workers; fi
+}
+
+wait_celery_workers() {  # every named worker answers a ping through the broker
+  "$AIRFLOW_VENV/bin/python" - "${SCA_CELERY_WORKERS:-2}" <<'PY' || die "the Celery workers did not answer: see $LOGS/airflow-celery-*.log"
+import sys, time
+from airflow.providers.celery.executors.celery_executor import app
+wanted = {f"worker-{i}" for i in range(1, int(sys.argv[1]) + 1)}
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    answered = {name.split("@", 1)[0] for reply in app.control.ping(timeout=2) for name in reply}
+    if wanted <= answered:
+        raise SystemExit(0)
+    time.sleep(1)
+print(f"no answer from {sorted(wanted - answered)}", file=sys.stderr)
+raise SystemExit(1)
+PY
 }
 
 ensure_secrets
