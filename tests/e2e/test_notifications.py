@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from sca.common.errors import PermanentServiceError, ServiceError
+from sca.common.files import safe_filename
 from tests.conftest import require_env
 from tests.integration.test_notify_sinks import SMTP_PASSWORD, SMTP_USER, MailSink, WebhookSink, free_port
 
@@ -131,7 +132,7 @@ def test_a_failing_scan_is_told_once_by_email_and_webhook_with_verdict_findings_
 
     report = airflow_api.xcom(DAG_ID, run_id, "scan.report")
     html_report = report["reports"]["summary.html"]
-    assert html_report.endswith(f"/reports/{DAG_ID}/{run_id}/scan/summary.html")
+    assert html_report.endswith(f"/reports/{DAG_ID}/{safe_filename(run_id)}/scan/summary.html")
     base_url = os.environ["AIRFLOW__API__BASE_URL"].rstrip("/")
     expected_text = (
         "Verdict: FAIL\n"
