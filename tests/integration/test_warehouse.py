@@ -4,8 +4,11 @@ lifecycle and lock, COPY loads that replace instead of duplicating."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ArtefactRef, FossIDResult, InputRef, ToolRun, ToolStatus
 from sca.store import warehouse
 from sca.store.db import connect
+from sca.store.json_stream import JsonStreamError
 from sca.store.ledger import Ledger, is_fresh, scan_lock
 from sca.store.migrate import apply_migrations
 from tests.conftest import require_env
@@ -79,8 +83,7 @@ def conn():
     connection.close()
 
 
-@pytest.fixture
-def scan_id(conn):
+def recorded_scan(conn) -> Iterator[str]:
     sid = f"test-{uuid.uuid4()}"
     warehouse.record_scan(conn, sid, "test_dag", f"run-{sid}", "scan", -1, "acme-widget-1.0.tar.gz")
     yield sid
@@ -89,6 +92,16 @@ def scan_id(conn):
         digest = cur.fetchone()[0]
         cur.execute("DELETE FROM inputs WHERE sha256 = %s", (digest,))
     conn.commit()
+
+
+@pytest.fixture
+def scan_id(conn):
+    yield from recorded_scan(conn)
+
+
+@pytest.fixture
+def other_scan_id(conn):
+    yield from recorded_scan(conn)
 
 
 def test_migrations_are_applied_once(conn) -> None:
@@ -163,6 +176,98 @@ def test_loading_a_scan_twice_leaves_the_row_counts_unchanged(conn, scan_id) -> 
         ("scancodeio", "gpl-2.0", "pkg:generic/legacy-parser"),
         ("scancodeio", "gpl-2.0-plus", "acme/contrib/legacy_parser.c"),
     ]
+
+
+# Several packages, files and dependencies, with what the row builders must treat alike on both
+# paths: absent and null fields, a file whose license comes from detected_license_expression only,
+# a detection without an expression, strings with brackets, quotes, backslashes and non-ASCII.
+MANY_RESULTS = {
+    "headers": [{"tool_name": "scanpipe", "tool_version": "38.2.0", "notice": 'a "notice" ] }'}],
+    "packages": [
+        *RESULTS["packages"],
+        {
+            "purl": "pkg:npm/%40scope/left-pad@1.3.0",
+            "type": "npm",
+            "namespace": "@scope",
+            "name": "left-pad",
+            "version": "1.3.0",
+            "declared_license_expression": "wtfpl",
+            "other_license_expression": None,
+            "copyright": 'Copyright (c) "Ünïcode" [authors] {and} \\ others',
+            "homepage_url": "https://example.org/left-pad",
+            "download_url": "https://registry.example.org/left-pad-1.3.0.tgz",
+        },
+    ],
+    "dependencies": [
+        *RESULTS["dependencies"],
+        {"purl": "pkg:npm/left-pad", "extracted_requirement": "^1.3.0", "scope": "dependencies", "is_runtime": True},
+        {"purl": None, "extracted_requirement": "pytest", "scope": "test", "is_optional": True, "is_pinned": None},
+    ],
+    "files": [
+        *RESULTS["files"],
+        {"path": "acme/LICENSE", "type": "file", "size": 1077, "detected_license_expression": "mit"},
+        {
+            "path": 'acme/données/[x]"y".txt',
+            "type": "file",
+            "size": 3,
+            "sha256": "c" * 64,
+            "programming_language": None,
+            "license_detections": [{"license_expression": ""}, {"license_expression": "bsd-new"}],
+        },
+        {"path": "acme/empty.txt", "type": "file", "size": 0, "license_detections": [], "compliance_alert": ""},
+    ],
+    "relations": [],
+}
+DETAIL_COLUMNS = {
+    "packages": warehouse.PACKAGE_COLUMNS,
+    "resources": warehouse.RESOURCE_COLUMNS,
+    "license_detections": ("path", "license_expression"),
+    "dependencies": warehouse.DEPENDENCY_COLUMNS,
+}
+
+
+def detail_rows(conn, scan_id: str) -> dict[str, list[tuple]]:
+    rows = {}
+    with conn.cursor() as cur:
+        for table, columns in DETAIL_COLUMNS.items():
+            listed = ", ".join(("tool", *columns))
+            cur.execute(f"SELECT {listed} FROM {table} WHERE scan_id = %s ORDER BY {listed}", (scan_id,))  # noqa: S608
+            rows[table] = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def test_the_streamed_file_load_makes_the_rows_the_dict_load_makes(
+    conn, scan_id, other_scan_id, tmp_path: Path
+) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(MANY_RESULTS, indent=2, ensure_ascii=False), encoding="utf-8")
+    from_file = warehouse.load_scancodeio_file(conn, scan_id, lambda: results.open("rb"))
+    from_dict = warehouse.load_scancodeio(conn, other_scan_id, MANY_RESULTS)
+    assert from_file == from_dict == {"packages": 3, "resources": 6, "license_detections": 5, "dependencies": 3}
+    streamed, decoded = detail_rows(conn, scan_id), detail_rows(conn, other_scan_id)
+    assert streamed == decoded
+    assert {table: len(rows) for table, rows in streamed.items()} == from_file
+    assert sorted(streamed["license_detections"]) == [
+        ("scancodeio", "acme/LICENSE", "mit"),
+        ("scancodeio", "acme/__init__.py", "mit"),
+        ("scancodeio", "acme/contrib/legacy_parser.c", "gpl-2.0"),
+        ("scancodeio", "acme/contrib/legacy_parser.c", "gpl-2.0-plus"),
+        ("scancodeio", 'acme/données/[x]"y".txt', "bsd-new"),
+    ]
+    assert ("scancodeio", *MANY_RESULTS["packages"][2].values()) in streamed["packages"]
+
+
+def test_a_malformed_results_file_loads_nothing_and_keeps_the_rows_loaded_before(conn, scan_id, tmp_path: Path) -> None:
+    warehouse.load_scancodeio(conn, scan_id, RESULTS)
+    before = detail_rows(conn, scan_id)
+    results = tmp_path / "results.json"
+    text = json.dumps(MANY_RESULTS)
+    results.write_text(text[: text.index('"dependencies"') + 40])  # cut inside the dependencies
+    with pytest.raises(JsonStreamError, match="not closed"):
+        warehouse.load_scancodeio_file(conn, scan_id, lambda: results.open("rb"))
+    assert detail_rows(conn, scan_id) == before
+    assert warehouse.row_counts(conn, scan_id)["packages"] == 2
 
 
 def test_the_ledger_lifecycle(conn) -> None:

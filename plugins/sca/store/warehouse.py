@@ -7,11 +7,13 @@ deletes that (scan, tool)'s rows: loading the same scan twice replaces, never du
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import IO, Any
 
 from sca.core.gate import Finding, Verdict
 from sca.core.results import FossIDResult, InputRef, ToolRun, ToolStatus
+from sca.store import json_stream
 from sca.store.db import transaction
 
 DETAIL_TABLES = ("packages", "resources", "license_detections", "dependencies", "findings", "purldb_matches")
@@ -179,6 +181,14 @@ def _package_row(p: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(p.get(c) for c in PACKAGE_COLUMNS)
 
 
+def _resource_row(f: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(f.get(c) for c in RESOURCE_COLUMNS)
+
+
+def _dependency_row(d: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(d.get(c) for c in DEPENDENCY_COLUMNS)
+
+
 def _license_rows(files: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
     for f in files:
         detections = f.get("license_detections") or []
@@ -189,39 +199,51 @@ def _license_rows(files: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Any, ...
             yield (f.get("path"), expression)
 
 
-def load_scancodeio(conn: Any, scan_id: str, results: Mapping[str, Any]) -> dict[str, int]:
-    """ScanCode.io's results JSON (the ``json`` output) → packages, resources, licenses, dependencies."""
-    files = results.get("files") or []
+# The elements of one top-level array of ScanCode.io's results ("packages", "files",
+# "dependencies"), fresh on each call; absent or null is empty.
+ResultsArray = Callable[[str], Iterable[Mapping[str, Any]]]
+
+
+def _load_scancodeio_arrays(conn: Any, scan_id: str, array: ResultsArray) -> dict[str, int]:
+    """The rows of both ScanCode.io loads: ``array`` is asked for ``files`` twice (resources,
+    then license detections), each array is read as its rows are copied."""
+    tool = "scancodeio"
     with transaction(conn) as cur:
         return {
             "packages": replace_rows(
-                cur,
-                "packages",
-                scan_id,
-                "scancodeio",
-                PACKAGE_COLUMNS,
-                map(_package_row, results.get("packages") or []),
+                cur, "packages", scan_id, tool, PACKAGE_COLUMNS, map(_package_row, array("packages"))
             ),
             "resources": replace_rows(
-                cur,
-                "resources",
-                scan_id,
-                "scancodeio",
-                RESOURCE_COLUMNS,
-                (tuple(f.get(c) for c in RESOURCE_COLUMNS) for f in files),
+                cur, "resources", scan_id, tool, RESOURCE_COLUMNS, map(_resource_row, array("files"))
             ),
             "license_detections": replace_rows(
-                cur, "license_detections", scan_id, "scancodeio", ("path", "license_expression"), _license_rows(files)
+                cur, "license_detections", scan_id, tool, ("path", "license_expression"), _license_rows(array("files"))
             ),
             "dependencies": replace_rows(
-                cur,
-                "dependencies",
-                scan_id,
-                "scancodeio",
-                DEPENDENCY_COLUMNS,
-                (tuple(d.get(c) for c in DEPENDENCY_COLUMNS) for d in results.get("dependencies") or []),
+                cur, "dependencies", scan_id, tool, DEPENDENCY_COLUMNS, map(_dependency_row, array("dependencies"))
             ),
         }
+
+
+def load_scancodeio(conn: Any, scan_id: str, results: Mapping[str, Any]) -> dict[str, int]:
+    """ScanCode.io's results JSON (the ``json`` output), decoded → packages, resources, licenses,
+    dependencies."""
+    return _load_scancodeio_arrays(conn, scan_id, lambda name: results.get(name) or [])
+
+
+def load_scancodeio_file(
+    conn: Any, scan_id: str, open_results: Callable[[], AbstractContextManager[IO[bytes]]]
+) -> dict[str, int]:
+    """The same rows as ``load_scancodeio``, from the results file that ``open_results`` opens
+    (e.g. ``partial(store.open, uri)``), never decoded whole: one streamed pass per array
+    (packages, files twice, dependencies), each element decoded and dropped as its row is copied.
+    A malformed file raises ``JsonStreamError`` and the transaction leaves the tables as they were."""
+
+    def streamed(name: str) -> Iterator[Any]:
+        with open_results() as handle:
+            yield from json_stream.iter_array(handle, name)
+
+    return _load_scancodeio_arrays(conn, scan_id, streamed)
 
 
 def load_purldb(conn: Any, scan_id: str, matching_results: Mapping[str, Any]) -> dict[str, int]:

@@ -213,9 +213,9 @@ def conclude(
         )
         loaded: dict[str, dict[str, int]] = {}
         if "scancodeio" in results:
-            loaded["scancodeio"] = warehouse.load_scancodeio(
-                conn, scan_id, store.read_json(results["scancodeio"].outputs["json"].uri)
-            )
+            # streamed: the results file can be hundreds of MB and is never decoded whole
+            scancodeio_json = results["scancodeio"].outputs["json"].uri
+            loaded["scancodeio"] = warehouse.load_scancodeio_file(conn, scan_id, lambda: store.open(scancodeio_json))
         if "purldb" in results:
             loaded["purldb"] = warehouse.load_purldb(
                 conn, scan_id, store.read_json(results["purldb"].outputs["matches"].uri)
