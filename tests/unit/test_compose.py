@@ -65,6 +65,9 @@ UNSET_ON_PURPOSE = {
     # portfolio.project_root() falls back to the DAGs folder's parent, /opt/sca-orchestrator,
     # where the image has include/ (test_dags_folder_is_where_the_image_puts_the_project).
     "SCA_PROJECT_DIR",
+    # sca.common.hostname: names a Celery worker among several on one machine (the local stack's);
+    # each compose worker is its own container with its own host name.
+    "SCA_WORKER_NAME",
 }
 # Read only by the `make run` demo client (sca.cli.demo): set in the airflow-cli service.
 DEMO_CLIENT_VARIABLES = {"AIRFLOW__API__BASE_URL", "SCA_AIRFLOW_USER", "SCA_AIRFLOW_PASSWORD"}
