@@ -183,7 +183,7 @@ def run(smoke: bool) -> list[Row]:
         ),
         Row(
             "P7",
-            "  of which: load (ArtefactStore.read_json → warehouse.load_scancodeio, as scan.report)",
+            "  of which: load (ArtefactStore.open → warehouse.load_scancodeio_file, streamed, as scan.report)",
             round(stage2, 1),
             "MB",
             round(size_mb, 1),

@@ -3,8 +3,8 @@ its memory read from ``/proc/self/status`` around each stage.
 
 Stage 1 (as the ScanCode.io tool task stores its outputs): ``ScanCodeIOClient.download_results``
 streams the json output to a work folder, ``ArtefactStore.put_file`` streams it into the store.
-Stage 2 (as ``scan.report`` loads it): ``warehouse.load_scancodeio(conn, scan_id,
-store.read_json(uri))`` into a throwaway schema. The baseline is the resident size after every
+Stage 2 (as ``scan.report`` loads it): ``warehouse.load_scancodeio_file(conn, scan_id,
+lambda: store.open(uri))``, streamed, into a throwaway schema. The baseline is the resident size after every
 import and the database connection; the peak (VmHWM) is reset before each stage
 (``/proc/self/clear_refs``), so each stage's peak is its own. Prints one JSON line.
 """
@@ -62,7 +62,7 @@ def main() -> None:
         out["size"] = ref.size
         reset_peak()
         began = time.perf_counter()
-        loaded = warehouse.load_scancodeio(conn, "bench-p7", store.read_json(ref.uri))
+        loaded = warehouse.load_scancodeio_file(conn, "bench-p7", lambda: store.open(ref.uri))
         out["stage2_s"] = time.perf_counter() - began
         out["stage2_peak_kib"] = status_kib("VmHWM")
         out["loaded"] = loaded
