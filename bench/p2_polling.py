@@ -44,6 +44,7 @@ class WaitParams:
     first_poll_delay: float
     sync_grace_seconds: float
     stall_seconds: float | None
+    share_of_elapsed: float = 0.1  # the trigger's default; 0 for the fixed-interval baseline
 
 
 def unit_params() -> WaitParams:
@@ -62,7 +63,7 @@ def unit_params() -> WaitParams:
 
 
 def fixed_params(interval: float = FIXED_INTERVAL) -> WaitParams:
-    return WaitParams(interval, interval, 0.0, 0.0, None)
+    return WaitParams(interval, interval, 0.0, 0.0, None, share_of_elapsed=0.0)
 
 
 class VirtualClock:
@@ -159,6 +160,7 @@ def make_trigger(params: WaitParams, run: SimulatedRun) -> Any:
         max_poll_interval=params.max_poll_interval,
         first_poll_delay=params.first_poll_delay,
         stall_budget=params.stall_seconds,
+        poll_share_of_elapsed=params.share_of_elapsed,
     )
     trigger.simulated = run
     trigger._log = SilentLog()
@@ -225,7 +227,8 @@ def run(smoke: bool) -> list[Row]:
     rows: list[Row] = []
     described = (
         f"ScanCode.io unit: worker {params.sync_grace_seconds:g} s at 1 s, then trigger "
-        f"{params.first_poll_delay:g} s + {params.poll_interval:g}→{params.max_poll_interval:g} s ×1.5; virtual clock"
+        f"{params.first_poll_delay:g} s + {params.poll_interval:g}→{params.max_poll_interval:g} s ×1.5, "
+        f"then {params.share_of_elapsed:.0%} of the time waited; virtual clock"
     )
     for duration, label in DURATIONS:
         ours, fixed = simulate(params, duration), simulate(base, duration)

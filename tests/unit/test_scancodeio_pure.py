@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from sca.common.errors import PermanentServiceError, RunFailedError
 from sca.common.files import filename_from_content_disposition, safe_filename
 from sca.common.pipeline_run import raise_for_run
-from sca.common.polling import PollSchedule
+from sca.common.polling import PollSchedule, until_deadline
 from sca.scancodeio.client import api_base_url, is_name_taken, pipeline_base_name
 from sca.scancodeio.naming import MAX_NAME, project_name, project_slug
 from sca.scancodeio.status import FAILED_STATUSES, TERMINAL_STATUSES, RunStatus
@@ -66,6 +68,29 @@ def test_urls_and_pipeline_specs() -> None:
 def test_poll_schedule_backs_off_to_a_cap() -> None:
     schedule = PollSchedule(initial_interval=2, max_interval=30, factor=2)
     assert [schedule.interval(n) for n in range(6)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_poll_schedule_then_asks_at_a_tenth_of_the_time_waited() -> None:
+    schedule = PollSchedule(initial_interval=2, max_interval=30, factor=2)
+    # below 300 s waited the cap rules; then 10 % of the wait, up to 600 s
+    assert [schedule.interval(9, elapsed) for elapsed in (0, 299, 300, 1200, 3600, 6000, 86400)] == [
+        30,
+        30,
+        30,
+        120,
+        360,
+        600,
+        600,
+    ]
+    assert schedule.interval(0, 1200) == 120  # a first poll late in a wait (a restarted trigger)
+    assert PollSchedule(2, 30, 2, share_of_elapsed=0.0).interval(9, 3600) == 30  # fixed at the cap
+
+
+def test_a_sleep_ends_by_the_deadline() -> None:
+    assert until_deadline(600, None) == 600
+    now = time.time()
+    assert 99 <= until_deadline(600, now + 100) <= 100
+    assert until_deadline(600, now - 5) == 1.0  # past it: one more second, then the deadline check
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sca.common.errors import ServiceError
 from sca.common.pipeline_run import RunStatus, run_failure_message
-from sca.common.polling import PollSchedule
+from sca.common.polling import PollSchedule, until_deadline
 from sca.common.trigger_kill import StopRemoteOnKill
 
 
@@ -49,6 +49,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         stall_budget: float | None = None,
         queue_budget: float | None = None,
         queued_since: float | None = None,
+        poll_share_of_elapsed: float = PollSchedule.share_of_elapsed,
     ) -> None:
         super().__init__()
         self.run_uuid = run_uuid
@@ -62,6 +63,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         self.stall_budget = stall_budget
         self.queue_budget = queue_budget
         self.queued_since = queued_since
+        self.poll_share_of_elapsed = poll_share_of_elapsed
 
     async def client(self) -> RunReader:
         raise NotImplementedError
@@ -81,6 +83,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                 "stall_budget": self.stall_budget,
                 "queue_budget": self.queue_budget,
                 "queued_since": self.queued_since,
+                "poll_share_of_elapsed": self.poll_share_of_elapsed,
             },
         )
 
@@ -101,12 +104,12 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        schedule = PollSchedule(self.poll_interval, self.max_poll_interval)
+        schedule = PollSchedule(self.poll_interval, self.max_poll_interval, share_of_elapsed=self.poll_share_of_elapsed)
         polls = 0
         what = f"{self.service} run {self.run_uuid}"
         unknown_since: float | None = None
         progress: tuple[Any, ...] | None = None
-        progress_since = time.monotonic()
+        progress_since = waiting_since = time.monotonic()
         started_at = time.time()
         try:
             if self.first_poll_delay:
@@ -136,7 +139,9 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                         )
                         return
                     self.log.warning("%s reports an unknown status %r (poll %d)", what, word, polls)
-                    await asyncio.sleep(schedule.interval(polls - 1))
+                    await asyncio.sleep(
+                        until_deadline(schedule.interval(polls - 1, time.monotonic() - waiting_since), self.deadline)
+                    )
                     continue
                 unknown_since = None
                 if status.is_terminal:
@@ -173,7 +178,9 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                     )
                     return
                 self.log.info("%s is %s (poll %d)", what, status.value, polls)
-                await asyncio.sleep(schedule.interval(polls - 1))
+                await asyncio.sleep(
+                    until_deadline(schedule.interval(polls - 1, time.monotonic() - waiting_since), self.deadline)
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a trigger never dies with a traceback: the task gets the cause

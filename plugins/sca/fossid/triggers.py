@@ -16,7 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sca.common.errors import ServiceError
-from sca.common.polling import PollSchedule
+from sca.common.polling import PollSchedule, until_deadline
 from sca.common.trigger_kill import StopRemoteOnKill
 from sca.fossid.hook import FossIDHook
 from sca.fossid.status import FossIDStatus
@@ -100,6 +100,7 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
         )
         unknown_since: float | None = None
         running_since: float | None = None
+        waiting_since = time.monotonic()
         try:
             if self.first_poll_delay:
                 await asyncio.sleep(self.first_poll_delay)
@@ -138,7 +139,9 @@ class FossIDStatusTrigger(StopRemoteOnKill, BaseTrigger):
                         "timeout", f"{what} still {status.status.value} at the deadline", status.percentage, polls
                     )
                     return
-                await asyncio.sleep(schedule.interval(polls - 1))
+                await asyncio.sleep(
+                    until_deadline(schedule.interval(polls - 1, time.monotonic() - waiting_since), self.deadline)
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a trigger never dies with a traceback: the task gets the cause
