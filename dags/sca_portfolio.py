@@ -25,7 +25,7 @@ from airflow.sdk import Asset, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from sca.notify.callbacks import notify_portfolio_failure, notify_portfolio_success
-from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
+from sca.tasks.dag_defaults import CONNECTION_ARGS, FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS, connection_params
 from sca.tasks.fossid_project_report import FossIDProjectReportOperator
 from sca.tasks.portfolio import (
     FOSSID_REPORT_TASK,
@@ -105,10 +105,15 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
         "fossid_max_age_days": Param(30, type=["number", "null"], minimum=0, title="FossID reuse window (days)"),
         "max_input_mb": Param(512, type="integer", minimum=1, maximum=10240, title="Input size limit (MiB)"),
         "stall_minutes": Param(30, type="number", minimum=0.5, title="Stalled run budget (minutes)"),
+        **connection_params(),
     },
 )
 def sca_portfolio() -> None:
-    planned = task(task_id=PLAN_TASK, retries=3)(plan)("{{ params.portfolio }}", "{{ params.scancodeio_pipelines }}")
+    planned = task(task_id=PLAN_TASK, retries=3)(plan)(
+        "{{ params.portfolio }}",
+        "{{ params.scancodeio_pipelines }}",
+        **CONNECTION_ARGS,
+    )
 
     @task_group(group_id=ITEM_GROUP)
     def item(item_id: Any, input_value: Any, pipelines: Any, run_purldb: Any, run_fossid: Any) -> None:
@@ -134,6 +139,7 @@ def sca_portfolio() -> None:
             check_pipelines=False,
             scancodeio_server_version=FACTS.format(name="scancodeio_version"),
             fossid_server_version=FACTS.format(name="fossid_version"),
+            **CONNECTION_ARGS,
         )
 
     items = item.expand_kwargs(planned)
@@ -145,6 +151,7 @@ def sca_portfolio() -> None:
         folder=portfolio_folder(DAG_ID, "{{ run_id }}"),
         plan_task_id=PLAN_TASK,
         pool="fossid",
+        fossid_conn_id=CONNECTION_ARGS["fossid_conn_id"],
     )
     published = task(task_id="publish", trigger_rule="all_done", outlets=[REPORT])(publish)()
     items >> fossid_report >> published

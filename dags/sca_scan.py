@@ -14,7 +14,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 from sca.notify.callbacks import notify_scan_failure, notify_scan_success
-from sca.tasks.dag_defaults import FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS
+from sca.tasks.dag_defaults import CONNECTION_ARGS, FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS, connection_params
 from sca.tasks.scan_unit import scan_unit
 
 DAG_ID = "sca_scan"
@@ -142,6 +142,7 @@ REPORT = Asset(uri=f"sca://{DAG_ID}/summary", name=f"{DAG_ID}_summary_report")
             description="A ScanCode.io run that writes no log line for this long (its worker died with "
             "the job) is stopped, its project reset and its pipelines run again (at most twice).",
         ),
+        **connection_params(),
     },
 )
 def sca_scan() -> None:
@@ -164,6 +165,7 @@ def sca_scan() -> None:
         max_input_mb="{{ params.max_input_mb }}",
         stall_minutes="{{ params.stall_minutes }}",
         outlets=[REPORT],
+        **CONNECTION_ARGS,
     )
 
     @task

@@ -116,6 +116,16 @@ CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     "gz-not-gzip": ({"input": f"notgzip-{TAG}.gz"}, FETCH, "is not a readable compressed archive"),
     "purl-without-version": ({"input": "pkg:pypi/six"}, FETCH, "pkg:pypi/six has no version"),
     "ftp-url": ({"input": f"ftp://127.0.0.1/pkg-{TAG}.tar.gz"}, FETCH, "the URL scheme 'ftp' is not supported"),
+    "unknown-connection": (
+        {"input": f"good-{TAG}.tar.gz", "fossid_conn_id": f"staging_workbench_{TAG}"},
+        FETCH,
+        f"no Airflow connection named fossid_conn_id='staging_workbench_{TAG}': create it",
+    ),
+    "bad-connection-id": (
+        {"input": f"good-{TAG}.tar.gz", "scancodeio_conn_id": "a b"},
+        "trigger",
+        "scancodeio_conn_id",
+    ),
     "empty-input": ({"input": ""}, "trigger", "input"),
     "bad-fail-level": ({"input": f"good-{TAG}.tar.gz", "fail_level": "FATAL"}, "trigger", "fail_level"),
     "bad-format": ({"input": f"good-{TAG}.tar.gz", "scancodeio_formats": ["pdf"]}, "trigger", "scancodeio_formats"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,3 +31,23 @@ def endpoint_from_connection(conn: Any) -> ServiceEndpoint:
     extra = conn.extra_dejson or {}
     secret = conn.password or extra.get("token") or extra.get("api_key") or None
     return ServiceEndpoint(base_url=host, login=conn.login or None, secret=secret, extra=dict(extra))
+
+
+def require_connections(conn_ids: Mapping[str, str]) -> None:
+    """Every ``{param: conn id}`` names a defined Airflow connection, or the task fails at once
+    (no retry: a mistyped connection id does not appear by waiting), naming the param."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+
+    missing = []
+    for param, conn_id in conn_ids.items():
+        try:
+            Connection.get(str(conn_id))
+        except AirflowNotFoundException:
+            missing.append(f"{param}={conn_id!r}")
+    if missing:
+        raise AirflowFailException(
+            f"no Airflow connection named {', '.join(missing)}: create it (UI Admin > Connections, "
+            "an AIRFLOW_CONN_ variable or a secrets backend) or give the run another connection id "
+            "(not retried: retrying cannot fix this)"
+        )

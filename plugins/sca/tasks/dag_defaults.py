@@ -20,3 +20,31 @@ FOSSID_SCAN_OPTIONS: dict[str, Any] = {
     "auto_identification_detect_copyright": True,
     "sensitivity": 10,
 }
+
+# The connections a run uses, as params: a run can choose another ScanCode.io, PurlDB or FossID
+# server (a staging Workbench, the benchmarks' sandboxes) without a deployment. The ledger keys
+# scans by content and settings, so a run on another server re-attaches to nothing of this one's:
+# a stored result is reused, a remote project it cannot find there is scanned again.
+CONNECTION_IDS: dict[str, tuple[str, str]] = {
+    "scancodeio_conn_id": ("scancodeio_default", "ScanCode.io connection"),
+    "purldb_conn_id": ("purldb_default", "PurlDB connection"),
+    "fossid_conn_id": ("fossid_default", "FossID Workbench connection"),
+}
+CONNECTION_ARGS: dict[str, str] = {name: "{{ params." + name + " }}" for name in CONNECTION_IDS}
+
+
+def connection_params() -> dict[str, Any]:
+    from airflow.sdk import Param
+
+    return {
+        name: Param(
+            default,
+            type="string",
+            minLength=1,
+            maxLength=250,
+            pattern=r"^[A-Za-z0-9_.-]+$",
+            title=title,
+            description=f"The Airflow connection id of the server this run uses (default {default}).",
+        )
+        for name, (default, title) in CONNECTION_IDS.items()
+    }

@@ -87,14 +87,16 @@ def item_arguments(portfolio: Portfolio) -> list[dict[str, Any]]:
 SERVER_FACTS = "server_facts"  # plan's XCom key: the services' versions, read once per night
 
 
-def server_facts(portfolio: Portfolio) -> dict[str, Any]:
+def server_facts(
+    portfolio: Portfolio, scancodeio_conn_id: str = "scancodeio_default", fossid_conn_id: str = "fossid_default"
+) -> dict[str, Any]:
     """Once for the whole night, before any item starts: every item's pipelines checked against
     ScanCode.io's list (an error names the items), and the services' versions, which the items'
     tool tasks would otherwise each read (a reused scan then makes no remote call at all)."""
     from sca.core.portfolio import PortfolioError
     from sca.scancodeio.hook import ScanCodeIOHook
 
-    client = ScanCodeIOHook().get_conn()
+    client = ScanCodeIOHook(scancodeio_conn_id).get_conn()
     by_pipelines: dict[tuple[str, ...], list[str]] = {}
     for item in portfolio.items:
         by_pipelines.setdefault(item.pipelines, []).append(item.id)
@@ -111,7 +113,7 @@ def server_facts(portfolio: Portfolio) -> dict[str, Any]:
     if any(item.uses("fossid") for item in portfolio.items):
         from sca.fossid.hook import FossIDHook
 
-        facts["fossid_version"] = FossIDHook().get_conn().version()
+        facts["fossid_version"] = FossIDHook(fossid_conn_id).get_conn().version()
     return facts
 
 
@@ -122,10 +124,17 @@ def night_of(context: Any) -> datetime:
     return when or datetime.now(UTC)
 
 
-def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[str, Any]]:
+def plan(
+    portfolio: str,
+    default_pipelines: Sequence[str] | str,
+    scancodeio_conn_id: str = "scancodeio_default",
+    fossid_conn_id: str = "fossid_default",
+    purldb_conn_id: str = "purldb_default",
+) -> list[dict[str, Any]]:
     """Check the run's conf and the whole portfolio before anything is scanned; record the plan."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from sca.common.airflow_conn import require_connections
     from sca.core.portfolio import PortfolioError, load_portfolio_text, unset_variables
     from sca.pipeline.fetch import InputError, redact_url
     from sca.store import portfolio as ledger
@@ -137,12 +146,19 @@ def plan(portfolio: str, default_pipelines: Sequence[str] | str) -> list[dict[st
     ti = context["ti"]
     try:
         check_dag_run_conf(context)
+        require_connections(
+            {
+                "scancodeio_conn_id": scancodeio_conn_id,
+                "purldb_conn_id": purldb_conn_id,
+                "fossid_conn_id": fossid_conn_id,
+            }
+        )
         text, source = read_portfolio_source(str(portfolio))
         parsed = load_portfolio_text(text, source, default_pipelines=_as_list(default_pipelines))
         unset = unset_variables(parsed, os.environ)
         if unset:
             raise PortfolioError(source, unset)
-        facts = server_facts(parsed)
+        facts = server_facts(parsed, scancodeio_conn_id, fossid_conn_id)
     except (PortfolioError, InputError) as exc:
         raise AirflowFailException(f"{exc} (not retried: fix the portfolio)") from exc
     limit = max_map_length()

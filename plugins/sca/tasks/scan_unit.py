@@ -70,12 +70,16 @@ def fetch_into_store(
     scancodeio_pipelines: Sequence[str] | str | None = None,
     check_conf: bool = True,
     label: str | None = None,
+    scancodeio_conn_id: str = "scancodeio_default",
+    purldb_conn_id: str = "purldb_default",
+    fossid_conn_id: str = "fossid_default",
 ) -> dict[str, Any]:
     """Validate, then fetch: the run's conf (unknown keys), the pipelines against the ScanCode.io
     server's list, then the input's bytes (empty, a web page, an archive that does not open).
     Anything wrong fails here, on the first try, before any remote object exists."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from sca.common.airflow_conn import require_connections
     from sca.common.errors import is_permanent
     from sca.core.results import ToolRun, ToolStatus
     from sca.pipeline.fetch import expand_variables, fetch_input, redact_url
@@ -98,10 +102,18 @@ def fetch_into_store(
         try:
             if check_conf:
                 check_dag_run_conf(context)
+                # the run's choice of servers (params): a unit inside the portfolio was checked by plan
+                require_connections(
+                    {
+                        "scancodeio_conn_id": scancodeio_conn_id,
+                        "purldb_conn_id": purldb_conn_id,
+                        "fossid_conn_id": fossid_conn_id,
+                    }
+                )
             if scancodeio_pipelines:
                 from sca.scancodeio.hook import ScanCodeIOHook
 
-                ScanCodeIOHook().get_conn().validate_pipelines(_as_list(scancodeio_pipelines))
+                ScanCodeIOHook(scancodeio_conn_id).get_conn().validate_pipelines(_as_list(scancodeio_pipelines))
             store = ArtefactStore()
             validators = WarehouseValidators(conn, store.exists)
             fetched = fetch_input(
@@ -109,7 +121,7 @@ def fetch_into_store(
                 inputs_dir=Path(os.environ.get("SCA_INPUTS_DIR", ".")),
                 store=store,
                 max_bytes=int(max_input_mb) * 1024 * 1024,
-                resolve_purl=lambda purl: PurlDBHook().get_conn().resolve_download_url(purl),
+                resolve_purl=lambda purl: PurlDBHook(purldb_conn_id).get_conn().resolve_download_url(purl),
                 validators=validators,
             )
             with WorkFolder("fetch") as folder:
@@ -306,6 +318,9 @@ def add_unit_tasks(
     check_pipelines: bool = True,
     scancodeio_server_version: Any = None,
     fossid_server_version: Any = None,
+    scancodeio_conn_id: Any = "scancodeio_default",
+    purldb_conn_id: Any = "purldb_default",
+    fossid_conn_id: Any = "fossid_default",
 ) -> None:
     """Add the unit's five tasks to the TaskGroup being built, whose id is ``group_id``: a plain
     group (``scan_unit``) or a mapped ``@task_group`` (the portfolio), where the arguments are the
@@ -318,7 +333,15 @@ def add_unit_tasks(
     shown_as: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.item_label }}"}
     shown_as_task: dict[str, Any] = {} if label is None else {"map_index_template": "{{ task.op_kwargs.label }}"}
     fetched = task(task_id="fetch", retries=3, multiple_outputs=False, **shown_as_task)(fetch_into_store)(
-        group_id, input_value, max_input_mb, scancodeio_pipelines if check_pipelines else None, check_conf, label=label
+        group_id,
+        input_value,
+        max_input_mb,
+        scancodeio_pipelines if check_pipelines else None,
+        check_conf,
+        label=label,
+        scancodeio_conn_id=scancodeio_conn_id,
+        purldb_conn_id=purldb_conn_id,
+        fossid_conn_id=fossid_conn_id,
     )
     scancodeio = ScanCodeIOScanOperator(
         task_id="scancodeio",
@@ -332,6 +355,7 @@ def add_unit_tasks(
         server_version=scancodeio_server_version,
         pipelines_checked=not check_pipelines,
         item_label=label,
+        scancodeio_conn_id=scancodeio_conn_id,
         **shown_as,
     )
     purldb = PurlDBMatchScanOperator(
@@ -343,6 +367,7 @@ def add_unit_tasks(
         max_age_days=purldb_max_age_days,
         queue_budget_minutes=purldb_queue_budget_minutes,
         item_label=label,
+        purldb_conn_id=purldb_conn_id,
         **shown_as,
     )
     fossid = FossIDScanOperator(
@@ -357,6 +382,7 @@ def add_unit_tasks(
         scan_budget_minutes=fossid_scan_budget_minutes,
         server_version=fossid_server_version,
         item_label=label,
+        fossid_conn_id=fossid_conn_id,
         **shown_as,
     )
     report = task(
