@@ -37,12 +37,13 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from packageurl import PackageURL
 from packageurl.contrib.django.utils import purl_to_lookups
 from packageurl.utils import get_golang_purl
 
+from sandboxes.common.drf_urls import remove_query_param, replace_query_param
 from sandboxes.common.server import Faults, SandboxHandler, SandboxServer
 
 # packagedb/api_custom.py:13-23 (the docstring's "default 10" is wrong: page_size = 20).
@@ -540,21 +541,6 @@ class PurlDBServer(SandboxServer):
                 return remaining / available if available > 0 else remaining
             history.appendleft(now)
             return None
-
-
-# -- DRF URL helpers (rest_framework/utils/urls.py) ----------------------------------------------
-def replace_query_param(url: str, key: str, value: Any) -> str:
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    query_dict = parse_qs(query, keep_blank_values=True)
-    query_dict[key] = [str(value)]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query_dict.items()), doseq=True), fragment))
-
-
-def remove_query_param(url: str, key: str) -> str:
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    query_dict = parse_qs(query, keep_blank_values=True)
-    query_dict.pop(key, None)
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query_dict.items()), doseq=True), fragment))
 
 
 Query = dict[str, list[str]]

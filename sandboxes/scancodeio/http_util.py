@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from sandboxes.common.drf_urls import remove_query_param, replace_query_param
 
 # rest_framework/fields.py BooleanField.TRUE_VALUES / FALSE_VALUES
 TRUE_VALUES = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
@@ -130,21 +131,6 @@ def to_bool(value: Any) -> bool | None:
     except TypeError:
         return None
     return None
-
-
-def replace_query_param(url: str, key: str, value: Any) -> str:
-    """rest_framework/utils/urls.py replace_query_param."""
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    params = parse_qs(query, keep_blank_values=True)
-    params[key] = [str(value)]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
-
-
-def remove_query_param(url: str, key: str) -> str:
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    params = parse_qs(query, keep_blank_values=True)
-    params.pop(key, None)
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
 
 
 def paginate(url: str, query: dict[str, list[str]], items: list[Any], size: int) -> dict[str, Any]:
