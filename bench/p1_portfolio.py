@@ -52,6 +52,7 @@ from typing import Any
 
 import requests
 
+from bench.airflow_rest import airflow_api
 from bench.harness import Row
 from bench.p1_sequential import Endpoints, ItemTimes, run_items
 from bench.processes import server
@@ -192,24 +193,6 @@ def sandboxes(size: Sizes, nonce: str) -> Iterator[Sandboxes]:
 
 
 # -- Airflow over REST ------------------------------------------------------------------------
-
-
-def airflow_api(wait_s: float = 180.0) -> Any:
-    """An ``AirflowAPI`` logged in; waits while the api-server refuses connections (a restart)."""
-    from sca.cli.airflow_api import AirflowAPI
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return AirflowAPI(
-                os.environ["AIRFLOW__API__BASE_URL"],
-                os.environ.get("SCA_AIRFLOW_USER", "admin"),
-                os.environ["SCA_AIRFLOW_PASSWORD"],
-            )
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(5)
 
 
 def require_conn_params(api: Any) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import requests
 
+from bench.airflow_rest import airflow_api
 from bench.harness import NOT_MEASURED, Row
 
 DAG_ID = "sca_scan"
@@ -72,24 +73,6 @@ def scio_from_env() -> Scio:
 
 def inputs_url(filename: str) -> str:
     return os.environ["SCA_INPUTS_BASE_URL"].rstrip("/") + "/" + filename
-
-
-def airflow_from_env(wait_s: float = 120.0) -> Any:
-    """An ``AirflowAPI`` logged in; waits while the api-server refuses connections (restarting)."""
-    from sca.cli.airflow_api import AirflowAPI
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return AirflowAPI(
-                os.environ["AIRFLOW__API__BASE_URL"],
-                os.environ.get("SCA_AIRFLOW_USER", "admin"),
-                os.environ["SCA_AIRFLOW_PASSWORD"],
-            )
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(5)
 
 
 # -- the plain script -------------------------------------------------------------------------
@@ -295,7 +278,7 @@ def not_measured_row() -> Row:
 
 def run(smoke: bool) -> list[Row]:
     scio = scio_from_env()
-    api = airflow_from_env()
+    api = airflow_api()
     api.wait_for_dag(DAG_ID)
     runs = 1 if smoke else 3
     long_row = not_measured_row() if smoke else ratio_row(alternate(api, scio, LONG, runs))
