@@ -172,6 +172,7 @@ ensure_airflow() {
   fi
   ensure_pools
   ensure_executor
+  restart_airflow_after_install
   start_bg airflow-api-server airflow api-server
   start_bg airflow-scheduler airflow scheduler --skip-serve-logs
   start_bg airflow-dag-processor airflow dag-processor
@@ -256,6 +257,24 @@ ensure_package() {
   rm -rf "$build" "$ROOT/build" "$ROOT/plugins/sca_orchestrator.egg-info"
   echo "$sources" >"$stamp"
   flock -u 9
+  PACKAGE_CHANGED=1
+}
+
+# Running Airflow components keep the modules they imported before a new package was installed
+# and import the rest from the new one: a triggerer then failed with "cannot import name
+# 'until_deadline' from 'sca.common.polling'". After an install they are restarted (as any
+# deployment restarts them); their running tasks are retried and re-attach to their remote work.
+restart_airflow_after_install() {
+  [ "${PACKAGE_CHANGED:-0}" = 1 ] || return 0
+  local pidf restarted=0
+  for pidf in "$PIDS"/airflow-celery-*.pid "$PIDS"/airflow-scheduler.pid "$PIDS"/airflow-triggerer.pid \
+              "$PIDS"/airflow-dag-processor.pid "$PIDS"/airflow-api-server.pid; do
+    if pid_alive "$pidf"; then
+      [ $restarted = 1 ] || log "the package changed: restarting the running Airflow components"
+      restarted=1
+      stop_group "$pidf"
+    fi
+  done
 }
 
 # The ledger and results warehouse in the sca database (idempotent: applied versions are skipped).
