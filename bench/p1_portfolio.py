@@ -90,7 +90,7 @@ class Sizes:
 
 def sizes(smoke: bool) -> Sizes:
     if smoke:
-        return Sizes(6, 2, 3.0, 2.0, 0.5, 2, 5.0)
+        return Sizes(4, 2, 2.0, 1.0, 0.5, 1, 5.0)  # the whole smoke run stays near 2 minutes
     items = int(os.environ.get(ITEMS_ENV) or 100)
     if items < 1:
         raise ValueError(f"{ITEMS_ENV} must be a positive number of items, not {items}")

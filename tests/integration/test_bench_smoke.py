@@ -20,6 +20,8 @@ from tests.conftest import require_env
 ROOT = Path(__file__).resolve().parents[2]
 IMPLEMENTED = {"P1", "P1b", "P1c", "P2", "P3", "P4", "P5", "P6", "P7"}
 PLACEHOLDERS: set[str] = set()
+# Rows a smoke run leaves "not measured yet" on purpose: P4's ≈ 40 s package (full run only).
+FULL_RUN_ONLY = {"P4"}
 ORDER = ["P1", "P1b", "P1c", *["P2"] * 7, "P3", "P4", "P4", "P5", "P5", "P6", *["P7"] * 3]
 Smoke = tuple[subprocess.CompletedProcess[str], Path]
 
@@ -74,7 +76,8 @@ def test_the_rows_of_each_benchmark(smoke: Smoke) -> None:
 def test_placeholders_are_never_met(smoke: Smoke) -> None:
     _, out = smoke
     placeholders = [r for r in rows(out) if r["id"] in PLACEHOLDERS or r["status"] == "not measured yet"]
-    assert {r["id"] for r in placeholders} == PLACEHOLDERS
+    assert {r["id"] for r in placeholders} == PLACEHOLDERS | FULL_RUN_ONLY
+    assert len(placeholders) == 1  # P4's other row, the six wheel, is measured in smoke too
     for row in placeholders:
         assert (row["status"], row["verdict"], row["figure"], row["met"]) == (
             "not measured yet",
