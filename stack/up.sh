@@ -183,14 +183,10 @@ ensure_airflow() {
 # A stack started with another executor (SCA_EXECUTOR) has its Airflow components restarted with
 # this one; running tasks of the old executor are stopped with them (their retries run on the new).
 ensure_executor() {
-  local previous pidf
+  local previous
   previous=$(cat "$RUN_DIR/executor" 2>/dev/null || echo "$SCA_EXECUTOR")
   if [ "$previous" != "$SCA_EXECUTOR" ]; then
-    log "switching the Airflow executor from $previous to $SCA_EXECUTOR: restarting the Airflow components"
-    for pidf in "$PIDS"/airflow-celery-*.pid "$PIDS"/airflow-scheduler.pid "$PIDS"/airflow-triggerer.pid \
-                "$PIDS"/airflow-dag-processor.pid "$PIDS"/airflow-api-server.pid; do
-      [ -f "$pidf" ] && stop_group "$pidf"
-    done
+    stop_airflow "switching the Airflow executor from $previous to $SCA_EXECUTOR"
   fi
   echo "$SCA_EXECUTOR" >"$RUN_DIR/executor"
 }
@@ -265,15 +261,19 @@ ensure_package() {
 # 'until_deadline' from 'sca.common.polling'". After an install they are restarted (as any
 # deployment restarts them); their running tasks are retried and re-attach to their remote work.
 restart_airflow_after_install() {
-  [ "${PACKAGE_CHANGED:-0}" = 1 ] || return 0
-  local pidf restarted=0
+  if [ "${PACKAGE_CHANGED:-0}" = 1 ]; then stop_airflow "the package changed"; fi
+}
+
+# Stops every Airflow component this stack started (Celery workers first), saying why once;
+# ensure_airflow then starts them again.
+stop_airflow() {  # reason
+  local pidf said=0
   for pidf in "$PIDS"/airflow-celery-*.pid "$PIDS"/airflow-scheduler.pid "$PIDS"/airflow-triggerer.pid \
               "$PIDS"/airflow-dag-processor.pid "$PIDS"/airflow-api-server.pid; do
-    if pid_alive "$pidf"; then
-      [ $restarted = 1 ] || log "the package changed: restarting the running Airflow components"
-      restarted=1
-      stop_group "$pidf"
-    fi
+    [ -f "$pidf" ] || continue
+    [ $said = 1 ] || log "$1: restarting the Airflow components"
+    said=1
+    stop_group "$pidf"
   done
 }
 
