@@ -61,4 +61,15 @@ export SCA_PURLCLI_VENV="$PURLCLI_VENV"  # tests/integration/test_purldb_third_p
 export SCA_SCIO_DIRECT_URL="http://$SCA_HOST:$SCIO_PORT"
 export SCA_SCIO_UI_USER=airflow SCA_SCIO_UI_PASSWORD="$SCIO_UI_PASSWORD"  # tests/e2e/test_ui_in_chromium.py
 export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
+# Run-end webhooks (sca.hints): ScanCode.io posts to the API server's receiver; the secret signs
+# each callback URL. SCA_WEBHOOKS=off leaves the connection out: the waits then only poll.
+# (a function: make up calls it again once it has made the secret)
+export_webhooks_connection() {
+  if [ -n "${SCA_WEBHOOK_SECRET:-}" ] && [ "${SCA_WEBHOOKS:-on}" != off ]; then
+    export AIRFLOW_CONN_SCA_WEBHOOKS="{\"conn_type\": \"http\", \"host\": \"http://$SCA_HOST:$AIRFLOW_PORT/sca-hooks\", \"password\": \"$SCA_WEBHOOK_SECRET\"}"
+  else
+    unset AIRFLOW_CONN_SCA_WEBHOOKS
+  fi
+}
+export_webhooks_connection
 set -u

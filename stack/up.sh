@@ -30,6 +30,19 @@ start_bg() {  # name command...: start a server in its own session (PID == PGID)
 }
 
 ensure_secrets() {
+  ensure_base_secrets
+  # Added after the first release: a run folder from before it gets the line appended.
+  if ! grep -q '^export SCA_WEBHOOK_SECRET=' "$RUN_DIR/secrets.env"; then
+    local hook
+    hook=$("$AIRFLOW_VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
+    (umask 077; echo "export SCA_WEBHOOK_SECRET='$hook'" >>"$RUN_DIR/secrets.env")
+  fi
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/secrets.env"
+  export_webhooks_connection
+}
+
+ensure_base_secrets() {
   [ -f "$RUN_DIR/secrets.env" ] && return 0
   local fernet jwt django
   fernet=$("$AIRFLOW_VENV/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')

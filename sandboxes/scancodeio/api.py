@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandboxes.scancodeio import catalog, formats
+from sandboxes.scancodeio import catalog, formats, webhooks
 from sandboxes.scancodeio.execution import file_stamp
 from sandboxes.scancodeio.http_util import (
     ApiReply,
@@ -195,6 +195,8 @@ class Api:
             urls = [u for entry in urls for u in entry.split()]  # validate_input_urls (serializers.py:281-283)
             labels = body.getlist("labels") or []
             labels = [labels] if isinstance(labels, str) else [str(label) for label in labels]
+            subscriptions, webhook_errors = webhooks.create_subscriptions(body)
+            errors.update(webhook_errors)
             if errors:
                 raise ApiReply(400, errors)
             project = Project(name=str(name).strip(), created=time.time())
@@ -211,8 +213,7 @@ class Api:
                 # set_project_purl_from_input_url (pipes/fetch.py:517-521), url2purl's generic fallback
                 file_name = urlsplit(urls[0]).path.rsplit("/", 1)[-1]
                 project.purl = f"pkg:generic/{file_name}?download_url={urls[0]}" if file_name else ""
-            if body.get("webhook_url"):
-                project.webhooks.append({"target_url": body.get("webhook_url")})
+            project.webhooks.extend(subscriptions)  # serializers.py:329-333
             self.store.projects[project.uuid] = project
             for spec in pipelines:
                 self.add_run(project, str(spec), execute_now=False)
@@ -307,11 +308,10 @@ class Api:
         body = data()
         with self.store.lock:
             project = self.project(pk)
-            target = body.get("target_url")
-            if not target:
-                message = "This field is required." if target is None else "This field may not be blank."
-                raise status_error({"target_url": [message]})
-            project.webhooks.append({"target_url": target})
+            subscription, errors = webhooks.subscription_from_request(body)
+            if subscription is None:
+                raise status_error(errors)
+            project.webhooks.append(subscription)
         return 201, {"status": "Webhook added."}
 
     def booleans(self, body: RequestData, defaults: dict[str, bool]) -> dict[str, bool]:
@@ -447,14 +447,9 @@ class Api:
     def action_summary(self, query: Query, data: Callable[[], RequestData], pk: str) -> tuple[int, Any]:
         """views.py:211-224: the latest ``*summary*.json`` output, else 400."""
         with self.store.lock:
-            project = self.project(pk)
-            names = sorted(n for n in project.outputs if "summary" in n and n.endswith(".json"))
-            if not names:
-                raise status_error({"error": "Summary file not available"})
-            summary = json.loads(project.outputs[names[-1]])
-        alert = self.sandbox.policies.clarity_alert(summary.get("license_clarity_score", {}).get("score"))
-        if alert is not None:
-            summary["license_clarity_compliance_alert"] = alert
+            summary = formats.summary_document(self.project(pk), self.sandbox.policies)
+        if summary is None:
+            raise status_error({"error": "Summary file not available"})
         return 200, summary
 
     def action_outputs(self, query: Query, data: Callable[[], RequestData], pk: str) -> Any:
@@ -495,8 +490,8 @@ class Api:
         """views.py:519-533: the alert make_results_summary stored (pipes/scancode.py:1199-1206)."""
         with self.store.lock:
             project = self.project(pk)
-            names = sorted(n for n in project.outputs if "summary" in n and n.endswith(".json"))
-            score = json.loads(project.outputs[names[-1]])["license_clarity_score"]["score"] if names else None
+            name = formats.latest_output(project, "summary")
+            score = json.loads(project.outputs[name])["license_clarity_score"]["score"] if name else None
         return 200, {"license_clarity_compliance_alert": self.sandbox.policies.clarity_alert(score)}
 
     def action_scorecard_compliance(self, query: Query, data: Callable[[], RequestData], pk: str) -> tuple[int, Any]:

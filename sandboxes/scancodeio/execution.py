@@ -1,5 +1,6 @@
 """What a worker does with a run, on the sandbox's clock: tasks.py ``execute_pipeline_task``
-(scanpipe/tasks.py:55-80) with the pipeline replaced by a timer and synthesized results."""
+(scanpipe/tasks.py:55-80) with the pipeline replaced by a timer and synthesized results, then the
+project's webhook subscriptions delivered (tasks.py:72-73)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sandboxes.scancodeio.policies import Policies
 
 if TYPE_CHECKING:
     from sandboxes.scancodeio.scheduler import WorkerPool
+    from sandboxes.scancodeio.webhooks import WebhookSender
 
 SCANNING_PIPELINES = {"scan_single_package": False, "scan_codebase": True}
 
@@ -51,10 +53,11 @@ def planned_failure(project: Project, run: Run, policy: DurationPolicy) -> str:
 
 
 class Executor:
-    def __init__(self, store: Store, policy: DurationPolicy, policies: Policies) -> None:
+    def __init__(self, store: Store, policy: DurationPolicy, policies: Policies, webhooks: WebhookSender) -> None:
         self.store = store
         self.policy = policy
         self.policies = policies
+        self.webhooks = webhooks
         self.pool: WorkerPool | None = None
 
     def start_run(self, run: Run, now: float) -> float:
@@ -62,6 +65,7 @@ class Executor:
         project = self.store.project_of(run)
         run.task_start = now
         run.scancodeio_version = SCANCODEIO_VERSION
+        run.counts_at_start = dict(project.counts) if project else {}
         for source in project.inputs if project else []:
             # download_missing_inputs fetches a URL input and names its file (models.py:1986-2011)
             if source.download_url and not source.filename and source.download_url.startswith("http"):
@@ -77,7 +81,8 @@ class Executor:
 
     def end_run(self, run: Run, now: float) -> None:
         """tasks.py:67-80: ended with the pipeline's exit code; counts updated (pipelines/__init__.py:234-238);
-        the project's next run started only after a success."""
+        the subscriptions delivered (told whether a not-started run remains); the project's next run
+        started only after a success. A stopped or stale run never gets here (nor to a delivery)."""
         project = self.store.project_of(run)
         if project is None:
             return
@@ -104,6 +109,9 @@ class Executor:
             "relation_count": 0,
         }
         next_run = project.next_run()
+        self.webhooks.deliver_project_subscriptions(
+            project, run, has_next_run=next_run is not None, policies=self.policies
+        )
         if run.exitcode == EXIT_SUCCESS and next_run is not None and self.pool is not None:
             if project.can_start(next_run):
                 self.pool.enqueue(next_run)

@@ -10,6 +10,7 @@ import zipfile
 from typing import Any
 
 from sandboxes.scancodeio.model import SCANCODEIO_VERSION, Project
+from sandboxes.scancodeio.policies import Policies
 from sandboxes.scancodeio.shapes import run_view, stamp
 
 SECTIONS = ("packages", "dependencies", "files", "relations")
@@ -34,6 +35,25 @@ def safe_filename(filename: str) -> str:
 
 def content_type(filename: str) -> str:
     return next((t for ext, t in CONTENT_TYPES.items() if filename.endswith(ext)), "application/octet-stream")
+
+
+def latest_output(project: Project, name: str) -> str | None:
+    """Project.get_latest_output (models.py:1164-1171): the last ``*name*.json`` output by file name."""
+    names = sorted(n for n in project.outputs if name in n and n.endswith(".json"))
+    return names[-1] if names else None
+
+
+def summary_document(project: Project, policies: Policies) -> dict[str, Any] | None:
+    """The latest summary output as ``summary/`` answers it (views.py:211-224), with the clarity alert
+    make_results_summary stores in it (pipes/scancode.py:1199-1206); None when there is none."""
+    name = latest_output(project, "summary")
+    if name is None:
+        return None
+    summary: dict[str, Any] = json.loads(project.outputs[name])
+    alert = policies.clarity_alert(summary.get("license_clarity_score", {}).get("score"))
+    if alert is not None:
+        summary["license_clarity_compliance_alert"] = alert
+    return summary
 
 
 def inputs_with_source(project: Project) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ class InputSource:
 @dataclass
 class Run:
     """scanpipe/models.py:2065-2150 Run with AbstractTaskFieldsModel's task fields (192-430).
-    Times are epoch seconds; ``queued_at`` and ``scan_seconds`` are the sandbox's own records."""
+    Times are epoch seconds; ``queued_at`` and ``scan_seconds`` are the sandbox's own records;
+    ``counts_at_start`` is the project's counts as the worker loaded them (the webhook payload's)."""
 
     project_uuid: str
     pipeline_name: str
@@ -49,6 +50,7 @@ class Run:
     scan_seconds: float | None = None
     planned_failure: str = ""
     status_calls: int = 0
+    counts_at_start: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -87,6 +89,18 @@ class Run:
 
 
 @dataclass
+class WebhookSubscription:
+    """scanpipe/models.py:4677-4723 WebhookSubscription: the five fields with the model's defaults."""
+
+    target_url: str
+    trigger_on_each_run: bool = False
+    include_summary: bool = False
+    include_results: bool = False
+    is_active: bool = True
+    uuid: str = field(default_factory=new_uuid)
+
+
+@dataclass
 class Project:
     """scanpipe/models.py:543-1640 Project: the fields the API shows and the inventory."""
 
@@ -99,7 +113,7 @@ class Project:
     is_archived: bool = False
     inputs: list[InputSource] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
-    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: list[WebhookSubscription] = field(default_factory=list)  # oldest first
     resources: list[dict[str, Any]] = field(default_factory=list)
     packages: list[dict[str, Any]] = field(default_factory=list)
     dependencies: list[dict[str, Any]] = field(default_factory=list)

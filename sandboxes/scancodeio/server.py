@@ -17,6 +17,7 @@ from sandboxes.scancodeio.model import EXIT_STALE, Store
 from sandboxes.scancodeio.policies import Policies
 from sandboxes.scancodeio.scheduler import WorkerPool
 from sandboxes.scancodeio.stats import RequestCounter, stats_view
+from sandboxes.scancodeio.webhooks import WebhookSender
 
 CONFIG_FILE = "scancodeio-sandbox.json"
 CHALLENGE = {"WWW-Authenticate": "Token"}
@@ -44,7 +45,8 @@ class ScanCodeIOSandbox(SandboxServer):
         self.require_authentication = require_authentication
         self.page_size = page_size
         self.counter = RequestCounter()
-        self.executor = Executor(self.store, policy, policies)
+        self.webhooks = WebhookSender()
+        self.executor = Executor(self.store, policy, policies, self.webhooks)
         self.pool = WorkerPool(self.store, workers, self.executor.start_run, self.executor.end_run)
         self.executor.pool = self.pool
 
@@ -115,7 +117,8 @@ class ScanCodeIOHandler(SandboxHandler):
             if method == "POST":
                 self.server.counter.clear()
             server = self.server
-            self.send_json(stats_view(server.store, server.counter, server.pool.workers, server.pool.max_running))
+            pool = server.pool
+            self.send_json(stats_view(server.store, server.counter, pool.workers, pool.max_running, server.webhooks))
             return
         if self.handle_control(method, body):
             return

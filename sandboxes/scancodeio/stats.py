@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from sandboxes.scancodeio.model import Run, Store
+from sandboxes.scancodeio.webhooks import WebhookSender
 
 
 class RequestCounter:
@@ -54,9 +55,13 @@ def run_record(run: Run, project_name: str) -> dict[str, Any]:
     }
 
 
-def stats_view(store: Store, counter: RequestCounter, workers: int, max_running: int) -> dict[str, Any]:
-    """The whole picture: requests per route, every run's clock, and the totals a benchmark needs
-    (wall time from the first queue to the last end vs Σ scan time ÷ workers)."""
+def stats_view(
+    store: Store, counter: RequestCounter, workers: int, max_running: int, webhooks: WebhookSender
+) -> dict[str, Any]:
+    """The whole picture: requests per route, every run's clock, the totals a benchmark needs
+    (wall time from the first queue to the last end vs Σ scan time ÷ workers), and the webhook
+    deliveries (``attempted`` = ``delivered`` + ``failed``; delivered is WebhookDelivery.success,
+    a 200, 201 or 202 answer; ``pending`` are taken but not yet posted; ``last`` the latest few)."""
     with store.lock:
         names = {p.uuid: p.name for p in store.projects.values()}
         runs = [*store.finished_runs, *store.runs.values()]
@@ -88,4 +93,5 @@ def stats_view(store: Store, counter: RequestCounter, workers: int, max_running:
             "status_calls_per_run": status_calls / len(records) if records else 0.0,
             "project_detail_calls": sum(detail_calls.values()),
         },
+        "webhooks": webhooks.view(),
     }

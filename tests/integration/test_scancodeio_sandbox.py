@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +17,57 @@ import requests
 from sca.common.errors import AuthenticationError, NotFoundError, PermanentServiceError
 from sca.scancodeio.client import ScanCodeIOClient
 from tests.conftest import DEMO_DIR
-from tests.sandbox_process import configure, sandbox
+from tests.sandbox_process import configure, free_port, sandbox
 
 TOKEN = "sandbox-token-0123456789"
 WHEEL = DEMO_DIR / "six-1.16.0-py2.py3-none-any.whl"
 SCAN_SECONDS = 1.5
+URL_INPUT = "http://127.0.0.1:9/six-1.16.0-py2.py3-none-any.whl"  # never fetched by the sandbox
+# get_payload's RunSerializer and ProjectSerializer without url/project and url/runs (scanpipe
+# tests/test_models.py test_scanpipe_webhook_subscription_model_get_payload, plus created_date)
+RUN_PAYLOAD_KEYS = [
+    "created_date",
+    "description",
+    "execution_time",
+    "log",
+    "pipeline_name",
+    "scancodeio_version",
+    "selected_groups",
+    "selected_steps",
+    "status",
+    "task_end_date",
+    "task_exitcode",
+    "task_id",
+    "task_output",
+    "task_start_date",
+    "uuid",
+]
+PROJECT_PAYLOAD_KEYS = [
+    "codebase_relations_summary",
+    "codebase_resources_summary",
+    "created_date",
+    "dependency_count",
+    "discovered_dependencies_summary",
+    "discovered_packages_summary",
+    "extra_data",
+    "input_root",
+    "input_sources",
+    "is_archived",
+    "labels",
+    "message_count",
+    "name",
+    "next_run",
+    "notes",
+    "output_root",
+    "package_count",
+    "purl",
+    "relation_count",
+    "resource_count",
+    "results_url",
+    "settings",
+    "summary_url",
+    "uuid",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +83,94 @@ def client(scio_sandbox: str) -> ScanCodeIOClient:
     return ScanCodeIOClient(scio_sandbox, TOKEN, timeout=10)
 
 
+@dataclass
+class Post:
+    path: str
+    content_type: str
+    body: dict[str, Any]
+    run_status: str  # GET /api/runs/{uuid}/ on the sandbox as the POST arrived
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on 127.0.0.1 (port 0): records each POST with the run's status as the
+    sandbox shows it at that moment, then answers ``statuses[path]`` (200 by default)."""
+
+    daemon_threads = True
+
+    def __init__(self, sandbox_url: str) -> None:
+        super().__init__(("127.0.0.1", 0), ReceiverHandler)
+        self.sandbox_url = sandbox_url
+        self.statuses: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.received: list[Post] = []
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+    def run_status(self, run_uuid: str) -> str:
+        headers = {"Authorization": f"Token {TOKEN}"}
+        return str(
+            requests.get(f"{self.sandbox_url}/api/runs/{run_uuid}/", headers=headers, timeout=10).json()["status"]
+        )
+
+    def record(self, post: Post) -> None:
+        with self.lock:
+            self.received.append(post)
+
+    def posts(self, path: str) -> list[Post]:
+        with self.lock:
+            return [post for post in self.received if post.path == path]
+
+    def wait_for(self, path: str, count: int, timeout: float = 20.0) -> list[Post]:
+        deadline = time.monotonic() + timeout
+        while len(self.posts(path)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path}: {len(self.posts(path))} POSTs, not {count}")
+            time.sleep(0.05)
+        return self.posts(path)
+
+
+class ReceiverHandler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        status = self.server.run_status(body["run"]["uuid"])
+        self.server.record(Post(self.path, self.headers.get("Content-Type", ""), body, status))
+        self.send_response(self.server.statuses.get(self.path, 200))
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver(scio_sandbox: str) -> Iterator[Receiver]:
+    server = Receiver(scio_sandbox)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def webhook_stats(scio_sandbox: str) -> dict[str, Any]:
+    return dict(requests.get(f"{scio_sandbox}/_sandbox/stats", timeout=10).json()["webhooks"])
+
+
+def settled(scio_sandbox: str) -> dict[str, Any]:
+    """The webhook stats once no taken delivery is still on its way."""
+    deadline = time.monotonic() + 30
+    while (stats := webhook_stats(scio_sandbox))["pending"]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"deliveries still pending: {stats}")
+        time.sleep(0.05)
+    return stats
+
+
 def statuses_until_done(client: ScanCodeIOClient, run_uuid: str, step: float = 0.1) -> list[str]:
     """The distinct statuses a run shows, polled until it is terminal."""
     seen: list[str] = []
@@ -45,6 +183,20 @@ def statuses_until_done(client: ScanCodeIOClient, run_uuid: str, step: float = 0
             return seen
         time.sleep(step)
     raise AssertionError(f"run {run_uuid} did not end: {seen}")
+
+
+def statuses_until(client: ScanCodeIOClient, run_uuid: str, wanted: str) -> list[str]:
+    """The distinct statuses a run shows, polled until it shows ``wanted``."""
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = client.get_run(run_uuid)["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == wanted:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_uuid} never {wanted}: {seen}")
 
 
 def test_create_run_and_read_results(client: ScanCodeIOClient) -> None:
@@ -202,3 +354,135 @@ def test_failures_stale_and_stats(client: ScanCodeIOClient, scio_sandbox: str, t
         "wall_seconds",
     ]
     configure(scio_sandbox, fail_inputs=[], workers=1)
+
+
+def test_a_subscription_on_each_run_gets_one_post_once_the_run_is_success(
+    client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str
+) -> None:
+    created = client.create_project(
+        "hook-each",
+        pipelines=["scan_codebase"],
+        input_urls=[URL_INPUT],
+        execute_now=True,
+        webhooks=[{"target_url": receiver.url("/each"), "trigger_on_each_run": True}],
+    )
+    run_uuid = created["runs"][0]["uuid"]
+    [post] = receiver.wait_for("/each", 1)
+    assert (post.content_type, sorted(post.body)) == ("application/json", ["project", "run"])
+    run, project = post.body["run"], post.body["project"]
+    assert (run["uuid"], run["status"], run["task_exitcode"], post.run_status) == (run_uuid, "success", 0, "success")
+    assert (sorted(run), sorted(project)) == (RUN_PAYLOAD_KEYS, PROJECT_PAYLOAD_KEYS)
+    assert project["results_url"] == f"/api/projects/{created['uuid']}/results/"  # no request: relative
+    # The worker's Project instance was loaded before the pipeline refreshed the counts in the database.
+    assert (project["resource_count"], client.get_project(created["uuid"])["resource_count"]) == (0, 3)
+    assert project["codebase_resources_summary"] == {"scanned": 3}
+    settled(scio_sandbox)
+    assert len(receiver.posts("/each")) == 1
+
+
+def test_webhook_url_gets_one_post_after_the_last_run(
+    client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str
+) -> None:
+    created = client.create_project(
+        "hook-last",
+        pipelines=["scan_codebase", "scan_codebase"],
+        upload_file=WHEEL,
+        execute_now=True,
+        webhook_url=receiver.url("/last"),
+    )
+    first, second = (run["uuid"] for run in created["runs"])
+    [post] = receiver.wait_for("/last", 1)
+    assert (post.body["run"]["uuid"], post.body["run"]["status"], post.run_status) == (second, "success", "success")
+    assert (post.body["project"]["next_run"], client.get_run(first)["status"]) == (None, "success")
+    settled(scio_sandbox)
+    assert len(receiver.posts("/last")) == 1
+
+
+def test_stopped_and_stale_runs_send_nothing(client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str) -> None:
+    stopped = client.create_project("hook-stopped", pipelines=["scan_codebase"], upload_file=WHEEL, execute_now=True)
+    stale = client.create_project("hook-stale", pipelines=["scan_codebase"], upload_file=WHEEL, execute_now=True)
+    client.add_webhook(stopped["uuid"], receiver.url("/stopped"), trigger_on_each_run=True)
+    client.add_webhook(stale["uuid"], receiver.url("/stale"), trigger_on_each_run=True)
+    stopped_run, stale_run = stopped["runs"][0]["uuid"], stale["runs"][0]["uuid"]
+    assert client.get_run(stopped_run)["status"] == "running"
+    client.stop_pipeline(stopped_run)
+    assert statuses_until(client, stale_run, "running")[-1] == "running"  # the one worker takes it
+    configure(scio_sandbox, stale_runs=[stale_run])
+    assert (client.get_run(stopped_run)["status"], client.get_run(stale_run)["status"]) == ("stopped", "stale")
+    time.sleep(SCAN_SECONDS + 1.5)  # past the planned ends
+    assert (receiver.posts("/stopped"), receiver.posts("/stale")) == ([], [])
+    delivered_runs = {d["run_uuid"] for d in settled(scio_sandbox)["last"]}
+    assert {stopped_run, stale_run} & delivered_runs == set()
+
+
+def test_inactive_subscriptions_send_nothing(client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str) -> None:
+    created = client.create_project("hook-inactive", pipelines=["scan_codebase"], upload_file=WHEEL)
+    uuid = created["uuid"]
+    client.add_webhook(uuid, receiver.url("/active"))  # the oldest: delivered last
+    client.add_webhook(uuid, receiver.url("/inactive"), trigger_on_each_run=True, is_active=False)
+    # A form leaves every absent boolean False (DRF BooleanField.default_empty_html): is_active too.
+    form = requests.post(
+        f"{scio_sandbox}/api/projects/{uuid}/add_webhook/",
+        data={"target_url": receiver.url("/form"), "trigger_on_each_run": "true"},
+        headers={"Authorization": f"Token {TOKEN}"},
+        timeout=10,
+    )
+    assert (form.status_code, form.json()) == (201, {"status": "Webhook added."})
+    client.start_pipeline(created["runs"][0]["uuid"])
+    receiver.wait_for("/active", 1)
+    settled(scio_sandbox)
+    assert (len(receiver.posts("/active")), receiver.posts("/inactive"), receiver.posts("/form")) == (1, [], [])
+
+
+def test_delivery_stats_summary_and_results(client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str) -> None:
+    before = settled(scio_sandbox)
+    created = client.create_project("hook-stats", pipelines=["scan_single_package"], upload_file=WHEEL)
+    uuid, run_uuid = created["uuid"], created["runs"][0]["uuid"]
+    full, refused, closed = receiver.url("/full"), receiver.url("/refused"), f"http://127.0.0.1:{free_port()}/closed"
+    receiver.statuses["/refused"] = 500
+    client.add_webhook(uuid, full, include_summary=True, include_results=True)
+    client.add_webhook(uuid, refused)
+    client.add_webhook(uuid, closed)
+    client.start_pipeline(run_uuid)
+    [post] = receiver.wait_for("/full", 1)
+    after = settled(scio_sandbox)
+    counts = [after[key] - before[key] for key in ("attempted", "delivered", "failed")]
+    assert (counts, after["pending"]) == ([3, 1, 2], 0)
+    last = after["last"][-3:]  # newest subscription first
+    assert [(d["target_url"], d["run_uuid"], d["status_code"], d["success"]) for d in last] == [
+        (closed, run_uuid, None, False),
+        (refused, run_uuid, 500, False),
+        (full, run_uuid, 200, True),
+    ]
+    assert "Connection refused" in last[0]["error"]
+    assert (last[1]["error"], last[2]["error"]) == ("", "")
+    assert sorted(post.body) == ["project", "results", "run", "summary"]
+    assert post.body["summary"] == client.summary(uuid)
+    assert sorted(post.body["results"]) == ["dependencies", "files", "headers", "packages", "relations"]
+    assert [p["purl"] for p in post.body["results"]["packages"]] == ["pkg:pypi/six@1.16.0"]
+    # to_json wrote the results into the outputs
+    assert [o["filename"].split("-")[0] for o in client.outputs(uuid)] == ["results", "scancode", "summary"]
+
+
+def test_webhook_validation_and_reset_without_keep_webhook(
+    client: ScanCodeIOClient, receiver: Receiver, scio_sandbox: str
+) -> None:
+    with pytest.raises(PermanentServiceError) as bad_list:
+        client.create_project("hook-bad", webhooks=[{"target_url": "http://airflow:8080/hook"}, {}])
+    assert bad_list.value.detail == {
+        "webhooks": {"0": {"target_url": ["Enter a valid URL."]}, "1": {"target_url": ["This field is required."]}}
+    }
+    # webhook_url is a plain CharField: no URL check
+    created = client.create_project(
+        "hook-reset", pipelines=["scan_codebase"], upload_file=WHEEL, webhook_url="http://airflow:8080/hook"
+    )
+    with pytest.raises(PermanentServiceError) as bad_url:
+        client.add_webhook(created["uuid"], "invalid-url")
+    assert bad_url.value.detail == {"target_url": ["Enter a valid URL."]}
+    client.add_webhook(created["uuid"], receiver.url("/dropped"))
+    client.reset(created["uuid"], keep_webhook=False, restore_pipelines=True)
+    client.add_webhook(created["uuid"], receiver.url("/kept"))
+    client.start_pipeline(client.get_project(created["uuid"])["runs"][0]["uuid"])
+    receiver.wait_for("/kept", 1)
+    settled(scio_sandbox)
+    assert (len(receiver.posts("/kept")), receiver.posts("/dropped")) == (1, [])

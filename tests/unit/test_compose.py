@@ -399,7 +399,12 @@ def test_env_example_has_a_comment_per_variable_and_placeholders_only() -> None:
     assert len(secrets) == 11
     for name in secrets:
         assert values[name].startswith("change-me"), f"{name} must be a placeholder"
-    for name in ("AIRFLOW_CONN_SCANCODEIO_DEFAULT", "AIRFLOW_CONN_PURLDB_DEFAULT", "AIRFLOW_CONN_FOSSID_DEFAULT"):
+    for name in (
+        "AIRFLOW_CONN_SCANCODEIO_DEFAULT",
+        "AIRFLOW_CONN_PURLDB_DEFAULT",
+        "AIRFLOW_CONN_FOSSID_DEFAULT",
+        "AIRFLOW_CONN_SCA_WEBHOOKS",
+    ):
         assert yaml.safe_load(_unquote(values[name]))["password"].startswith("change-me"), name
 
 
@@ -445,6 +450,7 @@ def test_no_literal_secret_in_the_compose_file(services: dict[str, dict[str, Any
         "AIRFLOW_CONN_PURLDB_DEFAULT",
         "AIRFLOW_CONN_FOSSID_DEFAULT",
         "AIRFLOW_CONN_SCA_RESULTS_DB",
+        "AIRFLOW_CONN_SCA_WEBHOOKS",
         "AIRFLOW_ADMIN_PASSWORD",
         "SCA_AIRFLOW_PASSWORD",
         "POSTGRES_PASSWORD",

@@ -26,6 +26,14 @@ class PollSchedule:
         return max(backoff, min(self.max_elapsed_interval, self.share_of_elapsed * max(0.0, elapsed)))
 
 
+# A wait that a run-end webhook can end (sca.hints) polls only to catch what sends no webhook
+# (stopped and stale runs, a delivery lost): every minute for the first four, then every quarter
+# of the time waited, at most every 15 min. An hour-long scan costs ~16 of these (bench P2).
+HINTED_SAFETY_SCHEDULE = PollSchedule(
+    initial_interval=60.0, max_interval=60.0, factor=1.0, share_of_elapsed=0.25, max_elapsed_interval=900.0
+)
+
+
 def until_deadline(seconds: float, deadline: float | None) -> float:
     """``seconds``, cut so that a sleep ends by ``deadline`` (epoch seconds) when there is one."""
     if deadline is None:

@@ -3,7 +3,7 @@
 Subclasses name their classpath, service and how to get an async client with ``get_run``.
 Serializes only primitives; yields exactly one JSON-native event
 ``{"status": <run status>|"timeout"|"stalled"|"stuck_queued"|"error", "run_uuid", "message", "polls",
-"execution_time"}``. New lines of the run's step log are written to the task log as they appear;
+"execution_time", "hints"}``. New lines of the run's step log are written to the task log as they appear;
 the poll interval backs off for long runs; an absolute ``deadline`` (epoch seconds) bounds the
 wait. Any exception becomes an ``error`` event that names it (a trigger never crashes); a status
 word not in ``RunStatus`` is an error once it has lasted ``unknown_status_budget`` seconds; a run
@@ -11,6 +11,11 @@ still ``running`` whose log and step have not changed for ``stall_budget`` secon
 killed with its job) ends the wait as ``stalled``, and a run still ``not_started`` or ``queued``
 ``queue_budget`` seconds after ``queued_since`` (epoch; its job lost) as ``stuck_queued``, for the
 operator to recover.
+
+With ``hint_service`` set (the run's project is subscribed to our webhook receiver, ``sca.hints``)
+the waits between polls end early when the service reports the run ended, and the polls
+themselves follow the sparse ``HINTED_SAFETY_SCHEDULE``; a hint the run's status does not bear out
+turns hints off for the rest of the wait (back to the normal schedule).
 """
 
 from __future__ import annotations
@@ -18,14 +23,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sca.common.errors import ServiceError
 from sca.common.pipeline_run import RunStatus, run_failure_message
-from sca.common.polling import PollSchedule, until_deadline
+from sca.common.polling import HINTED_SAFETY_SCHEDULE, PollSchedule, until_deadline
 from sca.common.trigger_kill import StopRemoteOnKill
+
+
+def _ended_over_ago(run: dict[str, Any], seconds: float) -> bool:
+    """The run ended (success or failure, the endings that send a webhook) over ``seconds`` ago."""
+    if run.get("status") not in (RunStatus.SUCCESS.value, RunStatus.FAILURE.value) or not run.get("task_end_date"):
+        return False
+    try:
+        ended = datetime.fromisoformat(str(run["task_end_date"]))
+    except ValueError:
+        return False
+    return time.time() - ended.timestamp() > seconds
 
 
 class RunReader(Protocol):
@@ -50,6 +67,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         queue_budget: float | None = None,
         queued_since: float | None = None,
         poll_share_of_elapsed: float = PollSchedule.share_of_elapsed,
+        hint_service: str | None = None,
     ) -> None:
         super().__init__()
         self.run_uuid = run_uuid
@@ -64,6 +82,8 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
         self.queue_budget = queue_budget
         self.queued_since = queued_since
         self.poll_share_of_elapsed = poll_share_of_elapsed
+        self.hint_service = hint_service
+        self.hints_seen = 0
 
     async def client(self) -> RunReader:
         raise NotImplementedError
@@ -84,6 +104,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                 "queue_budget": self.queue_budget,
                 "queued_since": self.queued_since,
                 "poll_share_of_elapsed": self.poll_share_of_elapsed,
+                "hint_service": self.hint_service,
             },
         )
 
@@ -100,11 +121,38 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                 "message": message,
                 "polls": polls,
                 "execution_time": (run or {}).get("execution_time"),
+                "hints": self.hints_seen,
             }
         )
 
+    def _schedule(self) -> PollSchedule:
+        if self.hint_service:
+            return HINTED_SAFETY_SCHEDULE
+        return PollSchedule(self.poll_interval, self.max_poll_interval, share_of_elapsed=self.poll_share_of_elapsed)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``; with hints on, wake early when the run's end is reported (True)."""
+        if not self.hint_service:
+            await asyncio.sleep(seconds)
+            return False
+        from sca.hints.watcher import wait_for_hint
+
+        woken = await wait_for_hint(self.hint_service, self.run_uuid, seconds)
+        self.hints_seen += int(woken)
+        return woken
+
+    def _hint_not_borne_out(self, status: str) -> None:
+        self.log.warning(
+            "%s reported run %s ended, but the run is %s: webhook hints are off for the rest of this wait",
+            self.service,
+            self.run_uuid,
+            status,
+        )
+        self.hint_service = None
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        schedule = PollSchedule(self.poll_interval, self.max_poll_interval, share_of_elapsed=self.poll_share_of_elapsed)
+        schedule = self._schedule()
+        woken = False
         polls = 0
         what = f"{self.service} run {self.run_uuid}"
         unknown_since: float | None = None
@@ -145,6 +193,13 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                     continue
                 unknown_since = None
                 if status.is_terminal:
+                    if self.hint_service and not woken and _ended_over_ago(run, 15.0):
+                        self.log.warning(
+                            "%s ended %s with no webhook seen: is the sca_webhooks base URL reachable from %s?",
+                            what,
+                            status.value,
+                            self.service,
+                        )
                     message = "" if status is RunStatus.SUCCESS else run_failure_message(run, self.service)
                     yield self._event(status.value, message, polls, run)
                     return
@@ -177,10 +232,15 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                         run,
                     )
                     return
+                if woken:  # a hint said the run ended; its status says not
+                    self._hint_not_borne_out(status.value)
+                    schedule = self._schedule()
                 self.log.info("%s is %s (poll %d)", what, status.value, polls)
-                await asyncio.sleep(
+                woken = await self._pause(
                     until_deadline(schedule.interval(polls - 1, time.monotonic() - waiting_since), self.deadline)
                 )
+                if woken:
+                    self.log.info("%s reported the end of run %s: polling now", self.service, self.run_uuid)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a trigger never dies with a traceback: the task gets the cause

@@ -21,6 +21,8 @@ from sca.common.polling import wait_briefly
 from sca.common.retry import act_once
 from sca.core.keys import ScanKey, scancodeio_settings
 from sca.core.results import ArtefactRef, FlaggedResource, InputRef, ScanCodeIOResult
+from sca.hints.settings import task_settings
+from sca.hints.signing import callback_url
 from sca.scancodeio.client import (
     DEFAULT_OUTPUT_NAMES,
     SERVICE,
@@ -37,6 +39,7 @@ from sca.store.ledger import LedgerEntry
 from sca.tasks.unit_base import MAX_LEDGER_ATTEMPTS, LedgerToolOperator, WorkFolder
 
 REQUIRED_FORMATS = ("json",)
+HINT_SERVICE = "scancodeio"
 
 
 def _transient(error: BaseException) -> bool:
@@ -174,10 +177,11 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         if project is not None:
             self.log.info("Re-attached to ScanCode.io project %s (%s)", name, project["uuid"])
             return project
+        webhooks = self._webhooks(name)
         try:
             created = act_once(
                 client.http.retry,
-                lambda: client.create_project(name, labels=list(self.labels or ())),
+                lambda: client.create_project(name, labels=list(self.labels or ()), webhooks=webhooks),
                 lambda: client.find_project(name),
                 is_transient=_transient,
                 what=f"creating ScanCode.io project {name}",
@@ -191,6 +195,16 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             return found
         self.log.info("Created ScanCode.io project %s (%s)", name, created["uuid"])
         return client.get_project(created["uuid"])
+
+    def _webhooks(self, name: str) -> list[dict[str, Any]]:
+        """The project's run-end webhook (``sca.hints``), after each run: the unit runs its
+        pipelines one by one, and without ``trigger_on_each_run`` ScanCode.io only posts once no
+        run is left to start (scanpipe/models.py ``deliver_project_subscriptions``)."""
+        settings = task_settings()
+        if settings is None:
+            return []
+        target = callback_url(settings.base_url, settings.secret, HINT_SERVICE, name)
+        return [{"target_url": target, "trigger_on_each_run": True}]
 
     def _upload_once(self, client: ScanCodeIOClient, project: dict[str, Any], fetched: InputRef) -> None:
         sources = project.get("input_sources") or []
@@ -246,6 +260,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                     max_poll_interval=self.max_poll_interval,
                     first_poll_delay=self.first_poll_delay,
                     stall_budget=stall,
+                    hint_service=HINT_SERVICE if task_settings() is not None else None,
                 ),
                 method_name="execute_complete",
                 kwargs={"state": state},
