@@ -1,6 +1,6 @@
 """What a worker does with a run, on the sandbox's clock: tasks.py ``execute_pipeline_task``
 (scanpipe/tasks.py:55-80) with the pipeline replaced by a timer and synthesized results, then the
-project's webhook subscriptions delivered (tasks.py:72-73)."""
+project's webhook subscriptions delivered (tasks.py:71-74)."""
 
 from __future__ import annotations
 

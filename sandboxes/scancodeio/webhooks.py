@@ -1,6 +1,6 @@
 """Webhook subscriptions and their delivery: WebhookSubscription, WebhookDelivery and
 Run.deliver_project_subscriptions (scanpipe/models.py:2256-2264, 4672-4960), called by tasks.py
-``execute_pipeline_task`` (scanpipe/tasks.py:72-73) once the run's end is saved.
+``execute_pipeline_task`` (scanpipe/tasks.py:71-74) once the run's end is saved.
 
 The real worker posts before it takes its next job; here the POSTs go out from a thread of their
 own, so the worker pool never waits on a receiver."""
@@ -32,9 +32,9 @@ from sandboxes.scancodeio.shapes import project_view, run_view
 BOOLEAN_DEFAULTS = {"trigger_on_each_run": False, "include_summary": False, "include_results": False, "is_active": True}
 COUNT_FIELDS = ("message_count", "resource_count", "package_count", "dependency_count", "relation_count")
 URL_SCHEMES = ("http", "https", "ftp", "ftps")  # django URLValidator.schemes
-TARGET_URL_MAX_LENGTH = 1024  # models.py:4688-4690
+TARGET_URL_MAX_LENGTH = 1024  # models.py:4686-4690
 DELIVERY_TIMEOUT = 10.0  # WebhookSubscription.deliver(timeout=10)
-SUCCESS_STATUSES = (200, 201, 202)  # WebhookDelivery.success (models.py:4957-4959)
+SUCCESS_STATUSES = (200, 201, 202)  # WebhookDelivery.success (models.py:4956-4958)
 KEEP_LAST = 20
 LABEL_RE = re.compile(r"^[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?$", re.IGNORECASE)
 TLD_RE = re.compile(r"^(?!-)(?:[a-z\u00a1-\uffff-]{2,63}|xn--[a-z0-9]{1,59})(?<!-)$", re.IGNORECASE)

@@ -21,6 +21,7 @@ def secrets() -> dict[str, str]:
         for name in ("SCANCODEIO", "FOSSID", "PURLDB")
     }
     found["ScanCode.io Django key"] = require_env("SCA_SCIO_DJANGO_SECRET")
+    found["webhook signing secret"] = json.loads(require_env("AIRFLOW_CONN_SCA_WEBHOOKS"))["password"]
     assert all(len(value) >= 16 for value in found.values()), "the secrets are real-length strings"
     return found
 

@@ -37,6 +37,13 @@ PHASE_1 = {
         "run_purldb": False,
     },
     "bad_input": {"input": "../../etc/passwd", "run_fossid": False, "run_purldb": False},
+    # a ≈ 40 s scan (past the 10 s in-worker grace: the wait defers), always scanned afresh
+    "webhook": {
+        "input": "requests-2.32.3.tar.gz",
+        "scancodeio_max_age_days": 0,
+        "run_fossid": False,
+        "run_purldb": False,
+    },
 }
 PHASE_2 = {"purl": {"input": "pkg:pypi/six@1.16.0"}, "path": {"input": WHEEL}}
 
@@ -191,6 +198,24 @@ def test_switched_off_tools_are_skipped_not_failed(airflow_api, runs) -> None:
     summary = ArtefactStore().read_json(report["reports"]["summary.json"])
     assert summary["skipped"] == ["fossid", "purldb"]
     assert summary["tools"]["scancodeio"]["declared_license_expression"] == "mit"
+
+
+def test_scancodeio_posts_the_end_of_the_run_and_the_deferred_wait_wakes_on_it(airflow_api, runs) -> None:
+    """The project was subscribed to the stack's receiver (sca_webhooks); ScanCode.io's worker
+    posted the run's end; the trigger was woken by it, not by a safety poll a minute later."""
+    result = runs["webhook"]
+    assert result["run"]["state"] == "success", states(result)
+    scanned = tool(airflow_api, result, "scancodeio")
+    assert (scanned.status, scanned.reused) == ("success", False)
+    project = scio_client().find_project(str(scanned.remote_name))
+    assert project is not None
+    run_uuid = project["runs"][0]["uuid"]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT service, project, status, deliveries FROM run_end_hints WHERE run_uuid = %s", (run_uuid,))
+        assert cur.fetchall() == [("scancodeio", scanned.remote_name, "success", 1)]
+    log = airflow_api.task_log(DAG_ID, result["run_id"], "scan.scancodeio")
+    assert f"ScanCode.io reported the end of run {run_uuid}: polling now" in log
+    assert "with no webhook seen" not in log
 
 
 def test_a_gate_failure_fails_the_run_naming_package_and_policy(airflow_api, runs) -> None:

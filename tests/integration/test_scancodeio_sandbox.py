@@ -374,8 +374,8 @@ def test_a_subscription_on_each_run_gets_one_post_once_the_run_is_success(
     assert (sorted(run), sorted(project)) == (RUN_PAYLOAD_KEYS, PROJECT_PAYLOAD_KEYS)
     assert project["results_url"] == f"/api/projects/{created['uuid']}/results/"  # no request: relative
     # The worker's Project instance was loaded before the pipeline refreshed the counts in the database.
-    assert (project["resource_count"], client.get_project(created["uuid"])["resource_count"]) == (0, 3)
-    assert project["codebase_resources_summary"] == {"scanned": 3}
+    assert (project["resource_count"], client.get_project(created["uuid"])["resource_count"]) == (0, 11)
+    assert sum(project["codebase_resources_summary"].values()) == 11  # a query: fresh
     settled(scio_sandbox)
     assert len(receiver.posts("/each")) == 1
 
