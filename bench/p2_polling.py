@@ -262,30 +262,20 @@ class HintCheck:
 
 def real_hint_check(first_poll_delay: float, ends_at: float) -> HintCheck:
     """The hinted trigger with the real watcher and table, woken by a POST to the real receiver."""
-    import json
     import os
     import uuid
 
     import psycopg
     import requests
 
-    from sca.hints.settings import WEBHOOKS_CONN_ID, settings_from_connection
+    from sca.hints.settings import settings_from_json
     from sca.hints.signing import callback_url
     from sca.store.db import DSN_ENV
 
     raw = os.environ.get("AIRFLOW_CONN_SCA_WEBHOOKS")
     if not raw:
         raise RuntimeError("no sca_webhooks connection in the environment (the stack sets it unless SCA_WEBHOOKS=off)")
-    fields = json.loads(raw)
-    settings = settings_from_connection(
-        SimpleNamespace(
-            conn_id=WEBHOOKS_CONN_ID,
-            host=fields.get("host"),
-            schema=fields.get("schema"),
-            port=fields.get("port"),
-            password=fields.get("password"),
-        )
-    )
+    settings = settings_from_json(raw)
     run_uuid = f"bench-p2-{uuid.uuid4()}"
     url = callback_url(settings.base_url, settings.secret, "scancodeio", run_uuid)
     params = WaitParams(5.0, 30.0, first_poll_delay, 0.0, None, hinted=True)

@@ -132,3 +132,75 @@ def test_the_sandbox_answers_like_the_real_server(
         "errors",
     ):
         assert fake[name] == real[name], name
+
+
+class WebhookInbox:
+    """A receiver on 127.0.0.1 that records each POST's path and JSON body."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.received: list[tuple[str, Any]] = []
+        inbox = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                inbox.received.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, path: str, timeout: float = 300.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for got, body in self.received:
+                if got == path:
+                    return body
+            time.sleep(0.2)
+        raise AssertionError(f"no POST to {path} within {timeout} s: {[p for p, _ in self.received]}")
+
+
+def webhook_answers(client: ScanCodeIOClient, inbox: WebhookInbox, label: str) -> dict[str, Any]:
+    name = f"contract-hook-{uuid.uuid4().hex[:10]}"
+    hook = {"target_url": f"{inbox.url}/{label}", "trigger_on_each_run": True}
+    project = client.create_project(name, pipelines=["scan_single_package"], webhooks=[hook])
+    client.add_input(project["uuid"], upload_file=WHEEL)
+    run_uuid = project["runs"][0]["uuid"]
+    client.start_pipeline(run_uuid)
+    payload = inbox.wait_for(f"/{label}")
+    answers = {
+        "payload": payload,
+        "run_is": (payload["run"]["uuid"] == run_uuid, payload["run"]["status"]),
+        "posts": sum(1 for path, _ in inbox.received if path == f"/{label}"),
+    }
+    with pytest.raises(PermanentServiceError) as bare_host:
+        client.create_project(f"{name}-bad", webhooks=[{"target_url": "http://airflow-apiserver:8080/sca-hooks"}])
+    answers["bare_host"] = (bare_host.value.status, bare_host.value.detail)
+    client.delete_project(project["uuid"])
+    return answers
+
+
+def test_the_sandbox_posts_run_ends_like_the_real_server(
+    real_client: ScanCodeIOClient, sandbox_client: ScanCodeIOClient
+) -> None:
+    inbox = WebhookInbox()
+    try:
+        real = webhook_answers(real_client, inbox, "real")
+        fake = webhook_answers(sandbox_client, inbox, "sandbox")
+    finally:
+        inbox.server.shutdown()
+    assert sorted(real["payload"]) == sorted(fake["payload"]) == ["project", "run"]
+    assert key_differences(fake["payload"], real["payload"], "payload") == []
+    assert real["run_is"] == fake["run_is"] == (True, "success")
+    assert real["posts"] == fake["posts"] == 1
+    assert real["bare_host"] == fake["bare_host"]
+    assert real["bare_host"][0] == 400

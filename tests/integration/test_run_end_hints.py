@@ -5,18 +5,16 @@ the trigger that waits on the run is woken by it instead of its next safety poll
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 import pytest
 import requests
 
-from sca.hints.settings import WEBHOOKS_CONN_ID, WebhookSettings, settings_from_connection
+from sca.hints.settings import WebhookSettings, settings_from_json
 from sca.hints.signing import callback_url
 from sca.hints.watcher import HintWatcher
 from sca.scancodeio.triggers import ScanCodeIORunTrigger
@@ -27,8 +25,7 @@ WHEEL = "six-1.16.0-py2.py3-none-any.whl"
 
 @pytest.fixture(scope="module")
 def hooks() -> WebhookSettings:
-    fields = json.loads(require_env("AIRFLOW_CONN_SCA_WEBHOOKS"))
-    return settings_from_connection(SimpleNamespace(conn_id=WEBHOOKS_CONN_ID, schema=None, port=None, **fields))
+    return settings_from_json(require_env("AIRFLOW_CONN_SCA_WEBHOOKS"))
 
 
 @pytest.fixture(scope="module")

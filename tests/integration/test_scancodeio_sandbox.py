@@ -171,32 +171,23 @@ def settled(scio_sandbox: str) -> dict[str, Any]:
     return stats
 
 
-def statuses_until_done(client: ScanCodeIOClient, run_uuid: str, step: float = 0.1) -> list[str]:
-    """The distinct statuses a run shows, polled until it is terminal."""
+def statuses_until(client: ScanCodeIOClient, run_uuid: str, wanted: tuple[str, ...], step: float = 0.05) -> list[str]:
+    """The distinct statuses a run shows, polled until it shows one of ``wanted``."""
     seen: list[str] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         status = client.get_run(run_uuid)["status"]
         if not seen or seen[-1] != status:
             seen.append(status)
-        if status in ("success", "failure", "stopped", "stale"):
+        if status in wanted:
             return seen
         time.sleep(step)
-    raise AssertionError(f"run {run_uuid} did not end: {seen}")
+    raise AssertionError(f"run {run_uuid} never {' or '.join(wanted)}: {seen}")
 
 
-def statuses_until(client: ScanCodeIOClient, run_uuid: str, wanted: str) -> list[str]:
-    """The distinct statuses a run shows, polled until it shows ``wanted``."""
-    seen: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = client.get_run(run_uuid)["status"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        if status == wanted:
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_uuid} never {wanted}: {seen}")
+def statuses_until_done(client: ScanCodeIOClient, run_uuid: str) -> list[str]:
+    """The distinct statuses a run shows, polled until it is terminal."""
+    return statuses_until(client, run_uuid, ("success", "failure", "stopped", "stale"), step=0.1)
 
 
 def test_create_run_and_read_results(client: ScanCodeIOClient) -> None:
@@ -406,7 +397,7 @@ def test_stopped_and_stale_runs_send_nothing(client: ScanCodeIOClient, receiver:
     stopped_run, stale_run = stopped["runs"][0]["uuid"], stale["runs"][0]["uuid"]
     assert client.get_run(stopped_run)["status"] == "running"
     client.stop_pipeline(stopped_run)
-    assert statuses_until(client, stale_run, "running")[-1] == "running"  # the one worker takes it
+    assert statuses_until(client, stale_run, ("running",))[-1] == "running"  # the one worker takes it
     configure(scio_sandbox, stale_runs=[stale_run])
     assert (client.get_run(stopped_run)["status"], client.get_run(stale_run)["status"]) == ("stopped", "stale")
     time.sleep(SCAN_SECONDS + 1.5)  # past the planned ends

@@ -42,7 +42,8 @@ def test_an_unknown_service_or_an_empty_secret_is_refused_by_name() -> None:
 
 
 def conn(**fields: Any) -> SimpleNamespace:
-    base = {"conn_id": "sca_webhooks", "host": None, "schema": None, "port": None, "password": None}
+    base = {"conn_id": "sca_webhooks", "host": None, "schema": None, "port": None, "password": None, "login": None}
+    base["extra_dejson"] = {}
     return SimpleNamespace(**{**base, **fields})
 
 

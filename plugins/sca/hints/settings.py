@@ -8,8 +8,12 @@ that signs each callback URL. No connection: no webhooks, the waits poll as befo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
+
+from sca.common.airflow_conn import endpoint_from_connection
 
 WEBHOOKS_CONN_ID = "sca_webhooks"
 URL_PREFIX = "/sca-hooks"
@@ -25,14 +29,20 @@ class WebhookSettings:
 
 
 def settings_from_connection(conn: Any) -> WebhookSettings:
-    host = (conn.host or "").rstrip("/")
-    if not host:
-        raise ValueError(f"connection {conn.conn_id!r} has no host (the receiver's base URL)")
-    if "://" not in host:
-        host = f"{conn.schema or 'http'}://{host}{f':{conn.port}' if conn.port else ''}{URL_PREFIX}"
-    if not conn.password:
+    given_url = "://" in (conn.host or "")
+    endpoint = endpoint_from_connection(conn)  # names the connection when it has no host
+    if not endpoint.secret:
         raise ValueError(f"connection {conn.conn_id!r} has no password (the secret that signs callback URLs)")
-    return WebhookSettings(base_url=host, secret=str(conn.password))
+    base = endpoint.base_url if given_url else endpoint.base_url + URL_PREFIX
+    return WebhookSettings(base_url=base, secret=str(endpoint.secret))
+
+
+def settings_from_json(raw: str, conn_id: str = WEBHOOKS_CONN_ID) -> WebhookSettings:
+    """From the JSON form of an ``AIRFLOW_CONN_*`` variable (scripts and tests outside Airflow)."""
+    fields = json.loads(raw)
+    known = ("host", "schema", "port", "login", "password")
+    conn = SimpleNamespace(conn_id=conn_id, extra_dejson=fields.get("extra") or {}, **{k: fields.get(k) for k in known})
+    return settings_from_connection(conn)
 
 
 def task_settings(conn_id: str = WEBHOOKS_CONN_ID) -> WebhookSettings | None:
