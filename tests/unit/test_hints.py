@@ -194,3 +194,43 @@ def test_a_hint_the_run_does_not_bear_out_turns_hints_off(monkeypatch: pytest.Mo
     assert (event["status"], event["polls"], event["hints"]) == ("success", 3, 1)
     assert calls == [60.0], "after the false hint the trigger slept on the normal schedule"
     assert trigger.hint_service is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def brief_wait(monkeypatch: pytest.MonkeyPatch, statuses: list[str]) -> tuple[bool, list[float]]:
+    """``wait_briefly`` on a virtual clock over a run showing ``statuses`` (the last one repeats)."""
+    import sca.common.polling as polling
+
+    clock = Clock()
+    monkeypatch.setattr(polling, "time", clock)
+    asked: list[float] = []
+    answers = iter(statuses)
+    last = {"status": statuses[0]}
+
+    def is_done() -> bool:
+        asked.append(clock.now)
+        last["status"] = next(answers, last["status"])
+        return last["status"] == "success"
+
+    done = polling.wait_briefly(is_done, 10.0, queued=lambda: last["status"] == "queued")
+    return done, asked
+
+
+def test_a_run_still_queued_after_three_seconds_frees_the_worker_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert brief_wait(monkeypatch, ["queued"]) == (False, [0.0, 1.0, 2.0, 3.0])
+
+
+def test_a_run_a_worker_took_is_waited_for_the_whole_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # queued for a second (the real server's pickup), then running until the grace ends
+    assert brief_wait(monkeypatch, ["queued", "queued", "running"]) == (False, [float(s) for s in range(11)])
+    assert brief_wait(monkeypatch, ["queued", "running", "running", "success"]) == (True, [0.0, 1.0, 2.0, 3.0])

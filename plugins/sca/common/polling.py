@@ -49,12 +49,36 @@ SYNC_GRACE_SECONDS = 10.0
 FIRST_POLL_DELAY = 10.0
 
 
-def wait_briefly(is_done: Callable[[], bool], grace_seconds: float, interval: float = 1.0) -> bool:
-    """Poll ``is_done`` in the worker for up to ``grace_seconds``; True once it says done."""
-    deadline = time.monotonic() + grace_seconds
+# A run still waiting for a server worker this long after it was started is behind others: the
+# server is busy, the run will not end within the grace, and the worker slot is freed at once.
+QUEUE_GRACE_SECONDS = 3.0
+
+
+def wait_briefly(
+    is_done: Callable[[], bool],
+    grace_seconds: float,
+    interval: float = 1.0,
+    *,
+    queued: Callable[[], bool] | None = None,
+    queue_grace: float = QUEUE_GRACE_SECONDS,
+) -> bool:
+    """Poll ``is_done`` in the worker for up to ``grace_seconds``; True once it says done.
+
+    ``queued`` (asked after each ``is_done``, about the same answer) says the work is still in the
+    server's queue; after ``queue_grace`` seconds of that the wait gives up early (False)."""
+    started = time.monotonic()
+    deadline = started + grace_seconds
+    queued_since: float | None = None
     while True:
         if is_done():
             return True
-        if time.monotonic() + interval > deadline:
+        now = time.monotonic()
+        if queued is not None and queued():
+            queued_since = now if queued_since is None else queued_since
+            if now - queued_since >= queue_grace:
+                return False
+        else:
+            queued_since = None
+        if now + interval > deadline:
             return False
         time.sleep(interval)

@@ -248,7 +248,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                 )
                 self.log.info("Started %s run %s", run["pipeline_name"], run["uuid"])
             self._active_run = run["uuid"]
-            if wait_briefly(functools.partial(self._is_terminal, client, run["uuid"]), self.sync_grace_seconds):
+            if self._ends_within_grace(client, run["uuid"]):
                 continue
             stall = None if self.stall_minutes in (None, "", "None") else float(self.stall_minutes) * 60
             self.defer(
@@ -305,9 +305,19 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         client.reset(uuid, restore_pipelines=True)
         self._active_run = None
 
-    @staticmethod
-    def _is_terminal(client: ScanCodeIOClient, run_uuid: str) -> bool:
-        return RunStatus(client.get_run(run_uuid)["status"]).is_terminal
+    def _ends_within_grace(self, client: ScanCodeIOClient, run_uuid: str) -> bool:
+        """Wait in the worker for a short run (no deferral round trip); a run the server keeps in
+        its queue (busy: a portfolio's scans ahead of it) frees the slot after a few seconds."""
+        seen: list[RunStatus] = []
+
+        def ended() -> bool:
+            seen.append(RunStatus(client.get_run(run_uuid)["status"]))
+            return seen[-1].is_terminal
+
+        def in_queue() -> bool:
+            return seen[-1] in (RunStatus.NOT_STARTED, RunStatus.QUEUED)
+
+        return wait_briefly(ended, self.sync_grace_seconds, queued=in_queue)
 
     def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         client = self.hook.get_conn()
