@@ -65,10 +65,10 @@ export AIRFLOW_CONN_SCA_RESULTS_DB="postgresql://sca:sca@$SCA_HOST:$PG_PORT/sca"
 # each callback URL. SCA_WEBHOOKS=off leaves the connection out: the waits then only poll.
 # (a function: make up calls it again once it has made the secret)
 export_webhooks_connection() {
-  if [ -n "${SCA_WEBHOOK_SECRET:-}" ] && [ "${SCA_WEBHOOKS:-on}" != off ]; then
-    export AIRFLOW_CONN_SCA_WEBHOOKS="{\"conn_type\": \"http\", \"host\": \"http://$SCA_HOST:$AIRFLOW_PORT/sca-hooks\", \"password\": \"$SCA_WEBHOOK_SECRET\"}"
-  else
+  if [ "${SCA_WEBHOOKS:-on}" = off ]; then
     unset AIRFLOW_CONN_SCA_WEBHOOKS
+  elif [ -n "${SCA_WEBHOOK_SECRET:-}" ]; then
+    export AIRFLOW_CONN_SCA_WEBHOOKS="{\"conn_type\": \"http\", \"host\": \"http://$SCA_HOST:$AIRFLOW_PORT/sca-hooks\", \"password\": \"$SCA_WEBHOOK_SECRET\"}"
   fi
 }
 export_webhooks_connection

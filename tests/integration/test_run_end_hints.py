@@ -40,8 +40,8 @@ def hint_row(db: psycopg.Connection[Any], run_uuid: str) -> tuple[Any, ...] | No
     ).fetchone()
 
 
-def payload(run_uuid: str, status: str = "success") -> dict[str, Any]:
-    return {"project": {"name": "p", "uuid": "x"}, "run": {"uuid": run_uuid, "status": status}}
+def payload(run_uuid: str, project: str, status: str = "success") -> dict[str, Any]:
+    return {"project": {"name": project, "uuid": "x"}, "run": {"uuid": run_uuid, "status": status}}
 
 
 def test_the_receiver_refuses_urls_it_did_not_issue_and_bodies_that_are_not_run_ends(
@@ -50,10 +50,15 @@ def test_the_receiver_refuses_urls_it_did_not_issue_and_bodies_that_are_not_run_
     run_uuid = f"test-{uuid.uuid4()}"
     good = callback_url(hooks.base_url, hooks.secret, "scancodeio", "proj-a")
     forged = callback_url(hooks.base_url, "not-the-secret", "scancodeio", "proj-a")
-    answer = requests.post(forged, json=payload(run_uuid), timeout=10)
+    answer = requests.post(forged, json=payload(run_uuid, "proj-a"), timeout=10)
     assert (answer.status_code, answer.json()) == (403, {"detail": "unknown callback URL"})
     other_project = good.replace("/proj-a/", "/proj-b/")
-    assert requests.post(other_project, json=payload(run_uuid), timeout=10).status_code == 403
+    assert requests.post(other_project, json=payload(run_uuid, "proj-b"), timeout=10).status_code == 403
+    answer = requests.post(good, json=payload(run_uuid, "proj-b"), timeout=10)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        400,
+        "not a run-end payload: the body's project is 'proj-b', not the project of this URL",
+    )
     answer = requests.post(good, json={"project": {}}, timeout=10)
     assert answer.status_code == 400
     assert answer.json()["detail"] == (
@@ -68,10 +73,10 @@ def test_a_run_end_is_recorded_once_per_run_and_wakes_a_wait_at_once(
 ) -> None:
     run_uuid = f"test-{uuid.uuid4()}"
     url = callback_url(hooks.base_url, hooks.secret, "scancodeio", "proj-c")
-    answer = requests.post(url, json=payload(run_uuid, "failure"), timeout=10)
+    answer = requests.post(url, json=payload(run_uuid, "proj-c", "failure"), timeout=10)
     assert (answer.status_code, answer.json()) == (200, {"status": "recorded", "run": run_uuid})
     assert hint_row(db, run_uuid) == ("scancodeio", "proj-c", "failure", 1)
-    requests.post(url, json=payload(run_uuid, "failure"), timeout=10).raise_for_status()
+    requests.post(url, json=payload(run_uuid, "proj-c", "failure"), timeout=10).raise_for_status()
     assert hint_row(db, run_uuid) == ("scancodeio", "proj-c", "failure", 2), "a repeat counts, no second row"
 
     async def waits() -> tuple[bool, bool, int]:

@@ -25,12 +25,13 @@ from tests.conftest import first_event
 def test_a_callback_url_carries_a_signature_only_the_secret_makes() -> None:
     url = callback_url("http://airflow:8080/sca-hooks/", "s3cret", "scancodeio", "six 1.16/x")
     sig = signature("s3cret", "scancodeio", "six 1.16/x")
-    assert url == f"http://airflow:8080/sca-hooks/scancodeio/six%201.16%2Fx/{sig}"
+    assert url == f"http://airflow:8080/sca-hooks/scancodeio/six%201.16/x/{sig}"
     assert len(sig) == 40
     assert is_valid("s3cret", "scancodeio", "six 1.16/x", sig)
     assert not is_valid("other", "scancodeio", "six 1.16/x", sig)
     assert not is_valid("s3cret", "scancodeio", "six 1.16/y", sig)
     assert not is_valid("s3cret", "fossid", "six 1.16/x", sig)
+    assert not is_valid("s3cret", "scancodeio", "six 1.16/x", "é" * 40), "non-ASCII: refused, not a TypeError"
     assert "s3cret" not in url
 
 

@@ -34,15 +34,16 @@ from sca.common.polling import HINTED_SAFETY_SCHEDULE, PollSchedule, until_deadl
 from sca.common.trigger_kill import StopRemoteOnKill
 
 
-def _ended_over_ago(run: dict[str, Any], seconds: float) -> bool:
-    """The run ended (success or failure, the endings that send a webhook) over ``seconds`` ago."""
+def _ended_unheard(run: dict[str, Any], since: float, seconds: float) -> bool:
+    """The run ended (success or failure, the endings that send a webhook) after ``since`` (epoch;
+    while the trigger was listening) and over ``seconds`` ago: its webhook should have come."""
     if run.get("status") not in (RunStatus.SUCCESS.value, RunStatus.FAILURE.value) or not run.get("task_end_date"):
         return False
     try:
-        ended = datetime.fromisoformat(str(run["task_end_date"]))
+        ended = datetime.fromisoformat(str(run["task_end_date"])).timestamp()
     except ValueError:
         return False
-    return time.time() - ended.timestamp() > seconds
+    return ended >= since and time.time() - ended > seconds
 
 
 class RunReader(Protocol):
@@ -193,7 +194,7 @@ class PipelineRunTrigger(StopRemoteOnKill, BaseTrigger):
                     continue
                 unknown_since = None
                 if status.is_terminal:
-                    if self.hint_service and not woken and _ended_over_ago(run, 15.0):
+                    if self.hint_service and not woken and _ended_unheard(run, started_at, 15.0):
                         self.log.warning(
                             "%s ended %s with no webhook seen: is the sca_webhooks base URL reachable from %s?",
                             what,

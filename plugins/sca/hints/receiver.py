@@ -2,8 +2,9 @@
 the Airflow API server by ``sca.hints.plugin``).
 
 It checks the signature (403 otherwise: the URL was not issued by us), reads the run's uuid and
-status from ScanCode.io's payload (``{"project": {...}, "run": {"uuid", "status", ...}}``; 400
-when there is none), and records a hint in ``run_end_hints``. Bodies over 1 MiB are refused
+status from ScanCode.io's payload (``{"project": {"name", ...}, "run": {"uuid", "status", ...}}``;
+400 when there is none, or when the project is not the URL's), and records a hint in
+``run_end_hints``. Bodies over 1 MiB are refused
 (413): our subscriptions never ask for the summary or the results. Nothing of the body is
 logged but the run uuid and status.
 """
@@ -90,7 +91,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="SCA run-end hints", docs_url=None, redoc_url=None, openapi_url=None)
     settings = _Cached()
 
-    @app.post("/{service}/{project}/{sig}")
+    @app.post("/{service}/{project:path}/{sig}")
     async def run_ended(service: str, project: str, sig: str, request: Request) -> dict[str, str]:
         from starlette.concurrency import run_in_threadpool
 
@@ -101,11 +102,20 @@ def create_app() -> FastAPI:
             raise HTTPException(503, f"webhooks are not configured here ({WEBHOOKS_CONN_ID})") from None
         if not is_valid(secret, service, project, sig):
             raise HTTPException(403, "unknown callback URL")
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
             raise HTTPException(413, f"body over {MAX_BODY} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise HTTPException(413, f"body over {MAX_BODY} bytes")
         try:
-            run_uuid, status = run_of(json.loads(body))
+            payload = json.loads(body)
+            run_uuid, status = run_of(payload)
+            named = (payload.get("project") or {}).get("name")
+            if named != project:
+                raise ValueError(f"the body's project is {named!r}, not the project of this URL")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             raise HTTPException(400, f"not a run-end payload: {exc}") from None
         await run_in_threadpool(lambda: record_hint(results_dsn(), service, run_uuid, project, status))

@@ -9,6 +9,7 @@ that signs each callback URL. No connection: no webhooks, the waits poll as befo
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -46,12 +47,14 @@ def settings_from_json(raw: str, conn_id: str = WEBHOOKS_CONN_ID) -> WebhookSett
 
 
 def task_settings(conn_id: str = WEBHOOKS_CONN_ID) -> WebhookSettings | None:
-    """In a task: the settings, or None when the connection does not exist."""
+    """In a task: the settings, or None when the connection does not exist or is unusable."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
-        conn = Connection.get(conn_id)
+        return settings_from_connection(Connection.get(conn_id))
     except AirflowNotFoundException:
         return None
-    return settings_from_connection(conn)
+    except ValueError as exc:  # webhooks are optional: a broken connection means polling only
+        logging.getLogger(__name__).warning("run-end webhooks off: %s", exc)
+        return None

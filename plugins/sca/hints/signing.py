@@ -21,8 +21,10 @@ def callback_url(base_url: str, secret: str, service: str, project: str) -> str:
     """Where ``service`` posts when a run of ``project`` ends."""
     if service not in SERVICES:
         raise ValueError(f"no run-end hints for service {service!r} (known: {', '.join(sorted(SERVICES))})")
-    return f"{base_url.rstrip('/')}/{service}/{quote(project, safe='')}/{signature(secret, service, project)}"
+    return f"{base_url.rstrip('/')}/{service}/{quote(project, safe='/')}/{signature(secret, service, project)}"
 
 
 def is_valid(secret: str, service: str, project: str, given: str) -> bool:
-    return bool(secret) and service in SERVICES and hmac.compare_digest(signature(secret, service, project), given)
+    if not secret or service not in SERVICES:
+        return False
+    return hmac.compare_digest(signature(secret, service, project).encode(), given.encode("utf-8", "surrogatepass"))

@@ -20,6 +20,7 @@ from sca.store.db import DSN_ENV, RESULTS_CONN_ID
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 MAX_BACKOFF = 30.0
+QUERY_TIMEOUT = 10.0  # a half-open connection must not stall the watcher for good
 SELECT_SQL = "SELECT service, run_uuid FROM run_end_hints WHERE service = ANY(%s) AND run_uuid = ANY(%s)"
 
 HintKey = tuple[str, str]  # (service, run uuid)
@@ -55,7 +56,7 @@ class HintWatcher:
         key = (service, run_uuid)
         event = self._events.setdefault(key, asyncio.Event())
         self._waiters[key] = self._waiters.get(key, 0) + 1
-        if self._task is None or self._task.done():
+        if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._watch(), name="sca-hint-watcher")
         try:
             await asyncio.wait_for(event.wait(), timeout=max(0.0, timeout))
@@ -76,7 +77,7 @@ class HintWatcher:
                 try:
                     if conn is None:
                         conn = await self._connect()
-                    found = await self._read(conn)
+                    found = await asyncio.wait_for(self._read(conn), QUERY_TIMEOUT)
                     failures = 0
                 except Exception as exc:  # the database is away: waits fall back to their timeouts
                     failures += 1
@@ -92,6 +93,7 @@ class HintWatcher:
                         self._events[key].set()
                 await asyncio.sleep(self._tick)
         finally:
+            self._task = None  # before any await: a wait arriving from here on starts a new watch
             if conn is not None:
                 await _close(conn)
 

@@ -146,7 +146,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             self.ledger("restart", key.tool, key.value)
         entry = self.ledger("begin", key, key.remote_name(fetched.filename), context["ti"].dag_id, context["ti"].run_id)
         name = entry.remote_name  # the ledger's name: the same bytes under another file name re-attach
-        project = self._find_or_create(client, name, specs)
+        project, subscribed = self._find_or_create(client, name, specs)
         ui_url = self.hook.project_ui_url(project)
         context["ti"].xcom_push(key=PROJECT_URL_XCOM_KEY, value=ui_url)
         self.ledger("submitted", key.tool, key.value, project["uuid"], ui_url)
@@ -169,14 +169,18 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             "started": started,
             "deadline": started + self.wait_timeout.total_seconds(),
             "attempt": entry.attempts,
+            # the project posts its runs' ends to our receiver: the waits can sleep until told
+            "hints": subscribed,
         }
         return self._advance(context, client, state)
 
-    def _find_or_create(self, client: ScanCodeIOClient, name: str, specs: list[str]) -> dict[str, Any]:
+    def _find_or_create(self, client: ScanCodeIOClient, name: str, specs: list[str]) -> tuple[dict[str, Any], bool]:
+        """The project, and whether this task subscribed it to run-end webhooks (a project it
+        re-attaches to may predate them, or have another secret's URL: its waits only poll)."""
         project = client.find_project(name)
         if project is not None:
             self.log.info("Re-attached to ScanCode.io project %s (%s)", name, project["uuid"])
-            return project
+            return project, False
         webhooks = self._webhooks(name)
         try:
             created = act_once(
@@ -192,9 +196,9 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
             found = client.find_project(name)
             if found is None:
                 raise
-            return found
+            return found, False
         self.log.info("Created ScanCode.io project %s (%s)", name, created["uuid"])
-        return client.get_project(created["uuid"])
+        return client.get_project(created["uuid"]), bool(webhooks)
 
     def _webhooks(self, name: str) -> list[dict[str, Any]]:
         """The project's run-end webhook (``sca.hints``), after each run: the unit runs its
@@ -260,7 +264,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
                     max_poll_interval=self.max_poll_interval,
                     first_poll_delay=self.first_poll_delay,
                     stall_budget=stall,
-                    hint_service=HINT_SERVICE if task_settings() is not None else None,
+                    hint_service=HINT_SERVICE if state.get("hints") else None,
                 ),
                 method_name="execute_complete",
                 kwargs={"state": state},
