@@ -223,7 +223,7 @@ def brief_wait(monkeypatch: pytest.MonkeyPatch, statuses: list[str]) -> tuple[bo
         last["status"] = next(answers, last["status"])
         return last["status"] == "success"
 
-    done = polling.wait_briefly(is_done, 10.0, queued=lambda: last["status"] == "queued")
+    done = polling.wait_briefly(is_done, 10.0, behind=lambda: last["status"] == "queued")
     return done, asked
 
 
@@ -235,3 +235,13 @@ def test_a_run_a_worker_took_is_waited_for_the_whole_grace(monkeypatch: pytest.M
     # queued for a second (the real server's pickup), then running until the grace ends
     assert brief_wait(monkeypatch, ["queued", "queued", "running"]) == (False, [float(s) for s in range(11)])
     assert brief_wait(monkeypatch, ["queued", "running", "running", "success"]) == (True, [0.0, 1.0, 2.0, 3.0])
+
+
+def test_progress_says_whether_work_ends_within_the_grace() -> None:
+    from sca.common.polling import ends_after
+
+    assert ends_after(10, 3.0, 10.0) is True  # 10 % in 3 s: 30 s in all
+    assert ends_after(50, 3.0, 10.0) is False  # 50 % in 3 s: 6 s in all
+    assert ends_after(0, 2.0, 10.0) is True
+    assert ends_after(0, 0.5, 10.0) is False
+    assert ends_after(None, 9.0, 10.0) is False

@@ -49,8 +49,8 @@ SYNC_GRACE_SECONDS = 10.0
 FIRST_POLL_DELAY = 10.0
 
 
-# A run still waiting for a server worker this long after it was started is behind others: the
-# server is busy, the run will not end within the grace, and the worker slot is freed at once.
+# Work still waiting for a server worker this long after it was started (the server is busy), or
+# whose progress says it will not end within the grace, frees its worker slot at once.
 QUEUE_GRACE_SECONDS = 3.0
 
 
@@ -59,13 +59,14 @@ def wait_briefly(
     grace_seconds: float,
     interval: float = 1.0,
     *,
-    queued: Callable[[], bool] | None = None,
+    behind: Callable[[], bool] | None = None,
     queue_grace: float = QUEUE_GRACE_SECONDS,
 ) -> bool:
     """Poll ``is_done`` in the worker for up to ``grace_seconds``; True once it says done.
 
-    ``queued`` (asked after each ``is_done``, about the same answer) says the work is still in the
-    server's queue; after ``queue_grace`` seconds of that the wait gives up early (False)."""
+    ``behind`` (asked after each ``is_done``, about the same answer) says the work cannot end
+    within the grace: still in the server's queue, or its own progress says so. After
+    ``queue_grace`` seconds of that the wait gives up early (False) and frees the worker slot."""
     started = time.monotonic()
     deadline = started + grace_seconds
     queued_since: float | None = None
@@ -73,7 +74,7 @@ def wait_briefly(
         if is_done():
             return True
         now = time.monotonic()
-        if queued is not None and queued():
+        if behind is not None and behind():
             queued_since = now if queued_since is None else queued_since
             if now - queued_since >= queue_grace:
                 return False
@@ -82,3 +83,13 @@ def wait_briefly(
         if now + interval > deadline:
             return False
         time.sleep(interval)
+
+
+def ends_after(percentage: int | None, elapsed: float, within: float) -> bool:
+    """Work ``percentage`` % done after ``elapsed`` seconds, at that pace, ends after ``within``
+    seconds from its start (unknown progress: False; nothing done yet after a second: True)."""
+    if percentage is None:
+        return False
+    if percentage <= 0:
+        return elapsed >= 1.0
+    return elapsed * 100.0 / percentage > within

@@ -27,7 +27,7 @@ from airflow.sdk import Context
 
 from sca.common.errors import RunFailedError, TransientServiceError
 from sca.common.pipeline_run import raise_for_wait_problem
-from sca.common.polling import wait_briefly
+from sca.common.polling import ends_after, wait_briefly
 from sca.common.retry import act_once
 from sca.core.keys import ScanKey, fossid_settings
 from sca.core.results import ArtefactRef, FossIDResult, InputRef
@@ -287,6 +287,25 @@ class FossIDScanOperator(LedgerToolOperator):
         )
         self.log.info("Started FossID %s for %s", stage_type, code)
 
+    def _ends_within_grace(self, client: FossIDClient, code: str, stage_type: str, process_id: str | None) -> bool:
+        """Wait in the worker for a short stage; one still queued, or whose percentage_done says
+        it will not end within the grace, frees the worker (and its fossid pool slot) after a
+        few seconds instead of holding them for the whole grace."""
+        started = time.monotonic()
+        seen: list[CheckStatus] = []
+
+        def ended() -> bool:
+            seen.append(client.check_status(code, stage_type, process_id))
+            return seen[-1].is_terminal
+
+        def behind() -> bool:
+            last = seen[-1]
+            if last.status in (FossIDStatus.NEW, FossIDStatus.QUEUED):
+                return True
+            return ends_after(last.percentage, time.monotonic() - started, self.sync_grace_seconds)
+
+        return wait_briefly(ended, self.sync_grace_seconds, behind=behind)
+
     def _wait(
         self, client: FossIDClient, state: dict[str, Any], stage_type: str, process_id: str | None = None
     ) -> CheckStatus:
@@ -297,9 +316,7 @@ class FossIDScanOperator(LedgerToolOperator):
             current = client.check_status(code, stage_type)
         state["resumed"] = False
         self._active_scan = code if stage_type == "SCAN" and process_id is None else None
-        if not current.is_terminal and wait_briefly(
-            lambda: client.check_status(code, stage_type, process_id).is_terminal, self.sync_grace_seconds
-        ):
+        if not current.is_terminal and self._ends_within_grace(client, code, stage_type, process_id):
             current = client.check_status(code, stage_type, process_id)
         if not current.is_terminal:
             self.defer(

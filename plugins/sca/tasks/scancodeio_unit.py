@@ -321,7 +321,7 @@ class ScanCodeIOScanOperator(LedgerToolOperator):
         def in_queue() -> bool:
             return seen[-1] in (RunStatus.NOT_STARTED, RunStatus.QUEUED)
 
-        return wait_briefly(ended, self.sync_grace_seconds, queued=in_queue)
+        return wait_briefly(ended, self.sync_grace_seconds, behind=in_queue)
 
     def resume(self, context: Context, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         client = self.hook.get_conn()
