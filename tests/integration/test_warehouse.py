@@ -108,7 +108,12 @@ def test_migrations_are_applied_once(conn) -> None:
     assert apply_migrations(conn) == [], "make up applied them; a second run has nothing to do"
     with conn.cursor() as cur:
         cur.execute("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert cur.fetchall() == [(1, "ledger_and_warehouse"), (2, "generations_and_mapped_units"), (3, "portfolio")]
+        assert cur.fetchall() == [
+            (1, "ledger_and_warehouse"),
+            (2, "generations_and_mapped_units"),
+            (3, "portfolio"),
+            (4, "run_end_hints"),
+        ]
 
 
 def test_loading_a_scan_twice_leaves_the_row_counts_unchanged(conn, scan_id) -> None:
