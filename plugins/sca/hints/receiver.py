@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from typing import Any
 
@@ -21,7 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 
 from sca.hints.settings import WEBHOOKS_CONN_ID, WebhookSettings, settings_from_connection
 from sca.hints.signing import is_valid
-from sca.store.db import DSN_ENV, RESULTS_CONN_ID
+from sca.store.db import RESULTS_CONN_ID, dsn_from_connection, env_dsn
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20
@@ -58,13 +57,7 @@ class _Cached:
 
 
 def results_dsn() -> str:
-    dsn = os.environ.get(DSN_ENV)
-    if dsn and dsn.startswith(("postgresql://", "postgres://")):
-        return dsn
-    conn = _core_connection(RESULTS_CONN_ID)
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(host=conn.host, port=conn.port, user=conn.login, password=conn.password, dbname=conn.schema)
+    return env_dsn() or dsn_from_connection(_core_connection(RESULTS_CONN_ID))
 
 
 def record_hint(dsn: str, service: str, run_uuid: str, project: str, status: str | None) -> None:

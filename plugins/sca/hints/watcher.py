@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sca.store.db import DSN_ENV, RESULTS_CONN_ID
+from sca.store.db import RESULTS_CONN_ID, dsn_from_connection, env_dsn
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -31,13 +30,11 @@ async def connect_results_db() -> Any:
     """An autocommit AsyncConnection to the ``sca`` database (env DSN, else the Airflow connection)."""
     import psycopg
 
-    dsn = os.environ.get(DSN_ENV)
-    if not (dsn and dsn.startswith(("postgresql://", "postgres://"))):
+    dsn = env_dsn()
+    if dsn is None:
         from airflow.sdk import BaseHook
-        from psycopg.conninfo import make_conninfo
 
-        conn = await BaseHook.aget_connection(RESULTS_CONN_ID)
-        dsn = make_conninfo(host=conn.host, port=conn.port, user=conn.login, password=conn.password, dbname=conn.schema)
+        dsn = dsn_from_connection(await BaseHook.aget_connection(RESULTS_CONN_ID))
     return await psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=10)
 
 

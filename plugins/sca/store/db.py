@@ -16,12 +16,25 @@ RESULTS_CONN_ID = "sca_results_db"
 DSN_ENV = "AIRFLOW_CONN_SCA_RESULTS_DB"
 
 
+def env_dsn() -> str | None:
+    """The ``AIRFLOW_CONN_SCA_RESULTS_DB`` URI, when it is one (not the JSON form)."""
+    dsn = os.environ.get(DSN_ENV)
+    return dsn if dsn and dsn.startswith(("postgresql://", "postgres://")) else None
+
+
+def dsn_from_connection(conn: Any) -> str:
+    """A libpq conninfo string from an Airflow connection's fields."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(host=conn.host, port=conn.port, user=conn.login, password=conn.password, dbname=conn.schema)
+
+
 def connect(dsn: str | None = None) -> Any:
     """A psycopg 3 connection: ``dsn``, else the env URI, else the Airflow connection's hook."""
     import psycopg
 
-    dsn = dsn or os.environ.get(DSN_ENV)
-    if dsn and dsn.startswith(("postgresql://", "postgres://")):
+    dsn = dsn or env_dsn()
+    if dsn:
         return psycopg.connect(dsn)
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
