@@ -394,6 +394,51 @@ def slot_figures(run: PortfolioRun, windows: dict[int, Window], warmup_s: float)
     )
 
 
+# -- where the wall time went ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lost:
+    """P1's wall time beyond Σ scan ÷ C, split by cause (seconds of wall time)."""
+
+    before_first_queue: float  # REST trigger → the sandbox's first queued run
+    idle_starved: float  # sandbox worker-seconds idle while no run waited in its queue, ÷ C
+    idle_other: float  # idle while a run waited (the sandbox's own start latency), ÷ C
+    after_last_end: float  # the last scan's end → the DAG run's end
+    max_waiting: int  # most runs waiting in the sandbox's queue at once
+
+
+def lost_time(runs: list[dict[str, Any]], workers: int, began: float, ended: float) -> Lost:
+    """Sweep the sandbox's run clocks (queued, started, ended) and add up the idle workers."""
+    events: list[tuple[float, int, int]] = []  # (time, Δwaiting, Δrunning)
+    for run in runs:
+        queued, started, stopped = run.get("queued"), run.get("started"), run.get("ended")
+        if queued is None:
+            continue
+        start = started if started is not None else stopped
+        if start is not None:
+            events += [(float(queued), 1, 0), (float(start), -1, 0)]
+        if started is not None and stopped is not None:
+            events += [(float(started), 0, 1), (float(stopped), 0, -1)]
+    if not events:
+        return Lost(0.0, 0.0, 0.0, 0.0, 0)
+    events.sort()
+    first = events[0][0]
+    last_end = max(float(r["ended"]) for r in runs if r.get("ended") is not None)
+    waiting = running = most = 0
+    starved = other = 0.0
+    at = first
+    for when, d_waiting, d_running in events:
+        idle = max(0, workers - running) * (when - at)
+        if waiting:
+            other += idle
+        else:
+            starved += idle
+        waiting, running, at = waiting + d_waiting, running + d_running, when
+        most = max(most, waiting)
+    return Lost(first - began, starved / workers, other / workers, ended - last_end, most)
+
+
 # -- the benchmark ----------------------------------------------------------------------------
 
 
@@ -443,6 +488,7 @@ def rows_of(m: Measured) -> list[Row]:
     estimate = per_item * size.items
     speedup = estimate / m.run.wall_s
     s = m.slots
+    lost = lost_time(list(m.stats["runs"]), size.workers, m.run.began, m.run.ended)
     return [
         Row(
             "P1",
@@ -458,6 +504,10 @@ def rows_of(m: Measured) -> list[Row]:
             note=(
                 f"{m.succeeded}/{size.items} items succeeded; sandbox: {totals['runs']} runs, max running "
                 f"{totals['max_running']}, its first queue → last end {float(totals['wall_seconds']):.0f} s; "
+                f"wall − Σ scan ÷ C = {m.run.wall_s - ideal:.0f} s: trigger → first queued run "
+                f"{lost.before_first_queue:.0f} s, sandbox workers idle with no run waiting "
+                f"{lost.idle_starved:.0f} s (÷ C), idle with runs waiting {lost.idle_other:.0f} s, last scan end → "
+                f"run end {lost.after_last_end:.0f} s; most runs waiting {lost.max_waiting}; "
                 f"1,000 items: {ITEMS_ENV}=1000"
             ),
         ),
