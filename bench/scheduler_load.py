@@ -1,0 +1,218 @@
+"""The scheduler's cost of one big portfolio run: how the gap between scheduling rounds and the
+rate of submitted scans change with the number of items in a single ``sca_portfolio`` run.
+
+Why: bench P1 at 1,000 items never got going. The scheduler evaluates the dependencies of every
+unfinished task instance of a run in every loop (``DagRun.task_instance_scheduling_decisions``:
+``TriggerRuleDep`` and the mapped group's length read from XCom, a few SQL queries per task
+instance), so with 5 task instances an item each loop costs in proportion to the items still
+open, and the rounds that queue tasks come further apart as the portfolio grows.
+
+For each size N (``--items 100,300,1000``) this starts P1's sandboxes (same fresh tarballs,
+connections and conf as P1), triggers ``sca_portfolio``, lets it run ``--window`` seconds after
+``plan`` succeeded, then marks the run failed and cleans up. From the task instances (REST):
+
+- rounds: ``queued_when`` stamps grouped when less than 0.5 s apart (one scheduling round queues
+  its batch together); the figure is the median gap between consecutive rounds in the window;
+- the feed: ``item.scancodeio`` task instances started in the window, per minute (a scan
+  submitted), and task instances started per minute overall.
+
+``python -m bench.scheduler_load --items 100,300,1000 --window 180`` prints a table and writes
+JSON (default ``bench/results/scheduler-load.json``). Needs the local stack (``make up``); never
+part of ``make bench`` (a diagnostic of the design, not a target of issue 13).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.airflow_rest import airflow_api
+from bench.p1_portfolio import (
+    CONN_IDS,
+    DAG_ID,
+    Sizes,
+    connections,
+    epoch,
+    paged,
+    sandboxes,
+    write_archives,
+    write_portfolio,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUND_GAP_S = 0.5
+
+
+@dataclass(frozen=True)
+class Load:
+    items: int
+    task_instances: int
+    window_s: float
+    rounds: int
+    round_gap_median_s: float | None
+    round_gap_max_s: float | None
+    started_per_min: float
+    scans_submitted_per_min: float
+    plan_done_after_s: float
+
+
+def rounds_of(stamps: list[float], gap_s: float = ROUND_GAP_S) -> list[float]:
+    """The start of each burst of ``stamps`` (sorted), a burst ending at a gap ≥ ``gap_s``."""
+    starts: list[float] = []
+    last: float | None = None
+    for at in sorted(stamps):
+        if last is None or at - last >= gap_s:
+            starts.append(at)
+        last = at
+    return starts
+
+
+def load_of(rows: list[dict[str, Any]], items: int, began: float, window: tuple[float, float]) -> Load:
+    low, high = window
+    queued = [q for r in rows if (q := epoch(r.get("queued_when"))) is not None and low <= q <= high]
+    starts = rounds_of(queued)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    started = [(r["task_id"], s) for r in rows if (s := epoch(r.get("start_date"))) is not None and low <= s <= high]
+    minutes = (high - low) / 60
+    return Load(
+        items=items,
+        task_instances=len(rows),
+        window_s=high - low,
+        rounds=len(starts),
+        round_gap_median_s=statistics.median(gaps) if gaps else None,
+        round_gap_max_s=max(gaps) if gaps else None,
+        started_per_min=len(started) / minutes,
+        scans_submitted_per_min=sum(1 for task_id, _ in started if task_id == "item.scancodeio") / minutes,
+        plan_done_after_s=low - began,
+    )
+
+
+def measure(items: int, window_s: float) -> Load:
+    inputs_dir = Path(os.environ["SCA_INPUTS_DIR"]).resolve()
+    nonce = secrets.token_hex(4)
+    folder = inputs_dir / f"bench-sched-{nonce}"
+    api = airflow_api()
+    size = Sizes(items, 5, 24.0, 18.0, 1.0, 0, 0.0)
+    try:
+        archives = write_archives(folder, "p1", nonce, items)
+        portfolio = write_portfolio(folder, inputs_dir, archives, nonce)
+        with sandboxes(size, nonce) as boxes, connections(api, boxes.ends):
+            conf = {"portfolio": str(portfolio), "fossid_project": boxes.ends.fossid_project, **CONN_IDS}
+            began = time.time()
+            run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
+            try:
+                plan_done = wait_for_plan(api, run_id, timeout_s=600)
+                time.sleep(window_s)
+                ended = time.time()
+            finally:
+                fail_run(api, run_id)
+            rows = paged(api, f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", {}, "task_instances")
+            time.sleep(5)  # let the killed tasks' processes exit before the sandboxes stop
+            close_ledger_rows(run_id)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return load_of(rows, items, began, (plan_done, ended))
+
+
+def fail_run(api: Any, run_id: str, attempts: int = 6) -> None:
+    """Mark the run failed (its running tasks are stopped). The scheduler may hold the run's row
+    in a long loop: the API server then answers 500 (a database error), so try again."""
+    from sca.common.errors import ServiceError
+
+    for attempt in range(attempts):
+        try:
+            api.http.request("PATCH", f"dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
+            return
+        except ServiceError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(5)
+
+
+def close_ledger_rows(run_id: str) -> int:
+    """The run's scans still in flight in the ledger are marked failed: their sandboxes stop with
+    this benchmark, so nothing is left for the watchdog to chase on the stack's own servers."""
+    from sca.store.db import connect
+    from sca.store.ledger import Ledger
+
+    conn = connect()
+    try:
+        ledger = Ledger(conn)
+        closed = 0
+        for entry in ledger.entries(states=("submitting", "submitted")):
+            if entry.last_dag_id == DAG_ID and entry.last_run_id == run_id:
+                reason = "bench.scheduler_load failed this run on purpose; its sandboxes are stopped"
+                closed += ledger.failed(entry.service, entry.scan_key, reason)
+        return closed
+    finally:
+        conn.close()
+
+
+def wait_for_plan(api: Any, run_id: str, timeout_s: float) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ti = api.http.get_json(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/plan")
+        if ti["state"] == "success":
+            return epoch(ti["end_date"]) or time.time()
+        if ti["state"] in ("failed", "upstream_failed"):
+            raise RuntimeError(f"{DAG_ID} run {run_id}: plan {ti['state']}")
+        time.sleep(1)
+    raise TimeoutError(f"{DAG_ID} run {run_id}: plan not done after {timeout_s:.0f} s")
+
+
+def table(loads: list[Load]) -> str:
+    head = (
+        "| items | task instances | window | rounds | gap between rounds, median (max) "
+        "| task starts/min | scans submitted/min |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for x in loads:
+        gap = "-" if x.round_gap_median_s is None else f"{x.round_gap_median_s:.1f} s ({x.round_gap_max_s:.1f} s)"
+        lines.append(
+            f"| {x.items:,} | {x.task_instances:,} | {x.window_s:.0f} s | {x.rounds} | {gap} | "
+            f"{x.started_per_min:.1f} | {x.scans_submitted_per_min:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def header(window_s: float) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return (
+        f"sca_portfolio scheduling load, {stamp}, {os.cpu_count()} CPUs: one run per size against P1's "
+        f"sandboxes, measured over the {window_s:g} s after plan succeeded (python -m bench.scheduler_load)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", default="100,300,1000", help="comma-separated portfolio sizes")
+    parser.add_argument("--window", type=float, default=180.0, help="seconds measured after plan")
+    parser.add_argument("--out", default=str(ROOT / "bench/results/scheduler-load.json"))
+    args = parser.parse_args()
+    # a SIGTERM unwinds like an error: the run is failed, sandboxes stopped, connections deleted
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    loads = []
+    for items in (int(n) for n in args.items.split(",")):
+        load = measure(items, args.window)
+        print(table([load]).splitlines()[-1], flush=True)
+        loads.append(load)
+    print(table(loads))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"finished_at": time.time(), "loads": [asdict(x) for x in loads]}, indent=1))
+    out.with_suffix(".md").write_text(header(args.window) + "\n\n" + table(loads) + "\n")
+    print(f"written {out} and {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
