@@ -25,10 +25,16 @@ removed at the end; items name them relative to the inputs folder.
   wait, or storing results) and the deferred ones (no slot) are shown beside it.
 
 N defaults to 100 (``SCA_BENCH_P1_ITEMS``): with C = 5 and S = 24 s the ScanCode.io sandbox has
-480 s of work. The fan-out costs about 1 s of two cores per task instance (5 per item, plus the
-resumptions after each deferral), so 1,000 items (``SCA_BENCH_P1_ITEMS=1000 make bench``) make
-a P1 of about 80-90 minutes (4,800 s of ideal scan time, the scheduler keeping up) and a
-``make bench`` of about 100 minutes.
+480 s of work. ``SCA_BENCH_P1_ITEMS=1000`` runs the issue's size, but not in useful time with
+today's single mapped run: the scheduler evaluates every unfinished task instance of the run in
+each loop, and with 5,000 of them a loop took about 26 s (measured 2026-11-26: 16 items fetched
+in the first 4 minutes; ``bench/scheduler_load.py`` measures the gap between scheduling rounds
+against N).
+
+P1's note splits the wall time beyond Σ scan ÷ C (``lost_time``): the trigger to the first
+queued run, the sandbox's workers idle while no run waited (the portfolio not feeding it fast
+enough), idle while a run waited (the sandbox's own latency), and the last scan's end to the
+run's end.
 """
 
 from __future__ import annotations
