@@ -9,10 +9,16 @@ open, and the rounds that queue tasks come further apart as the portfolio grows.
 
 For each size N (``--items 100,300,1000``) this starts P1's sandboxes (same fresh tarballs,
 connections and conf as P1), triggers ``sca_portfolio``, lets it run ``--window`` seconds after
-``plan`` succeeded, then marks the run failed and cleans up. From the task instances (REST):
+``plan`` succeeded, then ends the run: marks it failed, waits until none of its tasks is still
+going, closes its in-flight ledger rows (the sandboxes stop with the benchmark) and cleans up.
+From the task instances (REST):
 
 - rounds: ``queued_when`` stamps grouped when less than 0.5 s apart (one scheduling round queues
-  its batch together); the figure is the median gap between consecutive rounds in the window;
+  its batch together); the figure is the median gap between consecutive rounds in the window.
+  The stamps come from the final task instances and from sampling the queued ones every second
+  (a task queued again after a deferral overwrites its stamp). A loop that queues nothing
+  leaves no stamp, so this is the gap between rounds that queued work, an upper bound of the
+  scheduler's loop time while work is ready;
 - the feed: ``item.scancodeio`` task instances started in the window, per minute (a scan
   submitted), and task instances started per minute overall.
 
@@ -32,6 +38,7 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +51,7 @@ from bench.p1_portfolio import (
     connections,
     epoch,
     paged,
+    require_conn_params,
     sandboxes,
     write_archives,
     write_portfolio,
@@ -55,6 +63,7 @@ ROUND_GAP_S = 0.5
 
 @dataclass(frozen=True)
 class Load:
+    run_id: str
     items: int
     task_instances: int
     window_s: float
@@ -77,14 +86,26 @@ def rounds_of(stamps: list[float], gap_s: float = ROUND_GAP_S) -> list[float]:
     return starts
 
 
-def load_of(rows: list[dict[str, Any]], items: int, began: float, window: tuple[float, float]) -> Load:
+def load_of(
+    rows: list[dict[str, Any]],
+    run_id: str,
+    items: int,
+    began: float,
+    window: tuple[float, float],
+    sampled_queued: Sequence[float] = (),
+) -> Load:
+    """``rows``: the run's task instances at the end; ``sampled_queued``: the ``queued_when``
+    stamps seen while sampling queued task instances during the window (a task instance queued
+    again after a deferral overwrites its stamp, so the final rows alone miss rounds)."""
     low, high = window
-    queued = [q for r in rows if (q := epoch(r.get("queued_when"))) is not None and low <= q <= high]
+    final = [q for r in rows if (q := epoch(r.get("queued_when"))) is not None]
+    queued = [q for q in {*final, *sampled_queued} if low <= q <= high]
     starts = rounds_of(queued)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     started = [(r["task_id"], s) for r in rows if (s := epoch(r.get("start_date"))) is not None and low <= s <= high]
     minutes = (high - low) / 60
     return Load(
+        run_id=run_id,
         items=items,
         task_instances=len(rows),
         window_s=high - low,
@@ -97,11 +118,26 @@ def load_of(rows: list[dict[str, Any]], items: int, began: float, window: tuple[
     )
 
 
-def measure(items: int, window_s: float) -> Load:
+def sample_queued(api: Any, run_id: str, seconds: float, every_s: float = 1.0) -> list[float]:
+    """``queued_when`` of the run's queued task instances, every ``every_s`` for ``seconds``."""
+    seen: set[float] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        tick = time.monotonic()
+        body = api.http.get_json(
+            f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"state": ["queued"], "limit": 100}
+        )
+        seen.update(q for r in body["task_instances"] if (q := epoch(r.get("queued_when"))) is not None)
+        time.sleep(max(0.0, min(every_s - (time.monotonic() - tick), deadline - time.monotonic())))
+    return sorted(seen)
+
+
+def measure(items: int, window_s: float, plan_timeout_s: float) -> Load:
     inputs_dir = Path(os.environ["SCA_INPUTS_DIR"]).resolve()
     nonce = secrets.token_hex(4)
     folder = inputs_dir / f"bench-sched-{nonce}"
     api = airflow_api()
+    require_conn_params(api)
     size = Sizes(items, 5, 24.0, 18.0, 1.0, 0, 0.0)
     try:
         archives = write_archives(folder, "p1", nonce, items)
@@ -111,29 +147,59 @@ def measure(items: int, window_s: float) -> Load:
             began = time.time()
             run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
             try:
-                plan_done = wait_for_plan(api, run_id, timeout_s=600)
-                time.sleep(window_s)
+                plan_done = wait_for_plan(api, run_id, timeout_s=plan_timeout_s)
+                sampled = sample_queued(api, run_id, window_s)
                 ended = time.time()
+                rows = paged(api, f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", {}, "task_instances")
             finally:
-                fail_run(api, run_id)
-            rows = paged(api, f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", {}, "task_instances")
-            time.sleep(5)  # let the killed tasks' processes exit before the sandboxes stop
-            close_ledger_rows(run_id)
+                end_run(api, run_id)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return load_of(rows, items, began, (plan_done, ended))
+    return load_of(rows, run_id, items, began, (plan_done, ended), sampled)
+
+
+def end_run(api: Any, run_id: str) -> None:
+    """Fail the run, wait until none of its tasks is still going, close its in-flight ledger
+    rows; each step tried even if the one before failed, a second SIGTERM ignored meanwhile."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    errors = []
+    steps = (lambda: fail_run(api, run_id), lambda: wait_until_quiet(api, run_id), lambda: close_ledger_rows(run_id))
+    for step in steps:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the next clean-up step still runs
+            errors.append(exc)
+            print(f"clean-up of {DAG_ID} run {run_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    if errors:
+        raise errors[0]
+
+
+def wait_until_quiet(api: Any, run_id: str, timeout_s: float = 120.0) -> None:
+    """Until no task instance of the run is queued, running or deferred: a task that has not yet
+    heard of the failure could otherwise write its ledger row after it was closed."""
+    going = ["queued", "running", "deferred", "restarting"]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = api.http.get_json(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"state": going, "limit": 1})
+        if int(body["total_entries"]) == 0:
+            return
+        if time.monotonic() > deadline:
+            going_now = body["total_entries"]
+            raise TimeoutError(f"{DAG_ID} run {run_id}: {going_now} task(s) still going after {timeout_s:.0f} s")
+        time.sleep(2)
 
 
 def fail_run(api: Any, run_id: str, attempts: int = 6) -> None:
     """Mark the run failed (its running tasks are stopped). The scheduler may hold the run's row
     in a long loop: the API server then answers 500 (a database error), so try again."""
-    from sca.common.errors import ServiceError
+    from sca.common.errors import TransientServiceError
 
     for attempt in range(attempts):
         try:
             api.http.request("PATCH", f"dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
             return
-        except ServiceError:
+        except TransientServiceError:
             if attempt == attempts - 1:
                 raise
             time.sleep(5)
@@ -185,32 +251,42 @@ def table(loads: list[Load]) -> str:
     return "\n".join(lines)
 
 
-def header(window_s: float) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+def header(window_s: float, began: float, finished: float) -> str:
+    def stamp(at: float) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(at))
+
     return (
-        f"sca_portfolio scheduling load, {stamp}, {os.cpu_count()} CPUs: one run per size against P1's "
-        f"sandboxes, measured over the {window_s:g} s after plan succeeded (python -m bench.scheduler_load)."
+        f"sca_portfolio scheduling load, {stamp(began)} to {stamp(finished)}, {os.cpu_count()} CPUs: one run per "
+        f"size against P1's sandboxes, measured over the {window_s:g} s after plan succeeded "
+        "(python -m bench.scheduler_load)."
     )
+
+
+def on_sigterm(*_: Any) -> None:
+    sys.exit(143)  # unwinds like an error: the run is ended, sandboxes stopped, connections deleted
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", default="100,300,1000", help="comma-separated portfolio sizes")
     parser.add_argument("--window", type=float, default=180.0, help="seconds measured after plan")
+    parser.add_argument("--plan-timeout", type=float, default=600.0, help="seconds to wait for plan to succeed")
     parser.add_argument("--out", default=str(ROOT / "bench/results/scheduler-load.json"))
     args = parser.parse_args()
-    # a SIGTERM unwinds like an error: the run is failed, sandboxes stopped, connections deleted
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, on_sigterm)
+    began = time.time()
     loads = []
     for items in (int(n) for n in args.items.split(",")):
-        load = measure(items, args.window)
+        load = measure(items, args.window, args.plan_timeout)
         print(table([load]).splitlines()[-1], flush=True)
         loads.append(load)
     print(table(loads))
+    finished = time.time()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"finished_at": time.time(), "loads": [asdict(x) for x in loads]}, indent=1))
-    out.with_suffix(".md").write_text(header(args.window) + "\n\n" + table(loads) + "\n")
+    body = {"began": began, "finished_at": finished, "window_s": args.window, "loads": [asdict(x) for x in loads]}
+    out.write_text(json.dumps(body, indent=1))
+    out.with_suffix(".md").write_text(header(args.window, began, finished) + "\n\n" + table(loads) + "\n")
     print(f"written {out} and {out.with_suffix('.md')}")
 
 

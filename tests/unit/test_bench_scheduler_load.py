@@ -37,8 +37,9 @@ def test_load_counts_only_the_window() -> None:
         # never queued
         {"task_id": "item.purldb", "queued_when": None, "start_date": None},
     ]
-    load = load_of(rows, items=1, began=base, window=(base + 10, base + 130))
+    load = load_of(rows, "run-1", items=1, began=base, window=(base + 10, base + 130))
     assert load == Load(
+        run_id="run-1",
         items=1,
         task_instances=6,
         window_s=120.0,
@@ -49,3 +50,13 @@ def test_load_counts_only_the_window() -> None:
         scans_submitted_per_min=1.0,
         plan_done_after_s=10.0,
     )
+
+
+def test_sampled_stamps_add_the_rounds_a_requeue_overwrote() -> None:
+    base = 1_800_000_000.0
+    # a scan queued at +20, deferred, queued again at +70: only +70 is left on the row
+    rows = [{"task_id": "item.scancodeio", "queued_when": stamp(base + 70), "start_date": stamp(base + 20.4)}]
+    without = load_of(rows, "r", items=1, began=base, window=(base + 10, base + 130))
+    with_samples = load_of(rows, "r", 1, base, (base + 10, base + 130), sampled_queued=[base + 20, base + 70])
+    assert (without.rounds, with_samples.rounds) == (1, 2)
+    assert with_samples.round_gap_median_s == 50.0
