@@ -27,14 +27,14 @@ removed at the end; items name them relative to the inputs folder.
 N defaults to 100 (``SCA_BENCH_P1_ITEMS``): with C = 5 and S = 24 s the ScanCode.io sandbox has
 480 s of work. ``SCA_BENCH_P1_ITEMS=1000`` runs the issue's size, but not in useful time with
 today's single mapped run: the scheduler evaluates every unfinished task instance of the run in
-each loop, and with 5,000 of them a loop took about 26 s (measured 2026-11-26: 16 items fetched
-in the first 4 minutes; ``bench/scheduler_load.py`` measures the gap between scheduling rounds
-against N).
+each loop, and with 5,003 of them the loops that queued work came about 27 s apart (2026-11-26:
+16 items fetched in the first 4 minutes, ``bench/results/p1-1000-attempt.md``;
+``bench/scheduler_load.py`` measures the gap between scheduling rounds against N).
 
 P1's note splits the wall time beyond Σ scan ÷ C (``lost_time``): the trigger to the first
 queued run, the sandbox's workers idle while no run waited (the portfolio not feeding it fast
-enough), idle while a run waited (the sandbox's own latency), and the last scan's end to the
-run's end.
+enough), idle while a run waited (a server's pick-up latency: always 0 with this sandbox), and
+the last scan's end to the run's end.
 """
 
 from __future__ import annotations
@@ -409,28 +409,33 @@ class Lost:
 
     before_first_queue: float  # REST trigger → the sandbox's first queued run
     idle_starved: float  # sandbox worker-seconds idle while no run waited in its queue, ÷ C
-    idle_other: float  # idle while a run waited (the sandbox's own start latency), ÷ C
+    idle_other: float  # idle while a run waited (the server's own start latency), ÷ C
     after_last_end: float  # the last scan's end → the DAG run's end
     max_waiting: int  # most runs waiting in the sandbox's queue at once
 
 
 def lost_time(runs: list[dict[str, Any]], workers: int, began: float, ended: float) -> Lost:
-    """Sweep the sandbox's run clocks (queued, started, ended) and add up the idle workers."""
+    """Sweep the sandbox's run clocks (queued, started, ended) and add up the idle workers.
+
+    before + (idle_starved + idle_other) + after = wall − Σ scan ÷ C exactly when every run
+    that was queued also ended. A run still open at the DAG run's end (``ended``) counts as
+    waiting, or running, until then; a run stopped while queued leaves the queue at its end.
+    The bench's ScanCode.io sandbox starts the next queued run at the instant one ends
+    (``sandboxes/scancodeio/scheduler.py`` ``WorkerPool.loop``), so its ``idle_other`` is 0; a
+    real server's worker pick-up delay would show there."""
     events: list[tuple[float, int, int]] = []  # (time, Δwaiting, Δrunning)
     for run in runs:
         queued, started, stopped = run.get("queued"), run.get("started"), run.get("ended")
         if queued is None:
             continue
-        start = started if started is not None else stopped
-        if start is not None:
-            events += [(float(queued), 1, 0), (float(start), -1, 0)]
-        if started is not None and stopped is not None:
-            events += [(float(started), 0, 1), (float(stopped), 0, -1)]
+        left_queue = started if started is not None else stopped if stopped is not None else ended
+        events += [(float(queued), 1, 0), (float(left_queue), -1, 0)]
+        if started is not None:
+            events += [(float(started), 0, 1), (float(stopped if stopped is not None else ended), 0, -1)]
     if not events:
-        return Lost(0.0, 0.0, 0.0, 0.0, 0)
-    events.sort()
-    first = events[0][0]
-    last_end = max(float(r["ended"]) for r in runs if r.get("ended") is not None)
+        return Lost(ended - began, 0.0, 0.0, 0.0, 0)
+    events.sort()  # at one instant the -1s come first: no false peak in the queue
+    first, last = events[0][0], events[-1][0]
     waiting = running = most = 0
     starved = other = 0.0
     at = first
@@ -442,7 +447,7 @@ def lost_time(runs: list[dict[str, Any]], workers: int, began: float, ended: flo
             starved += idle
         waiting, running, at = waiting + d_waiting, running + d_running, when
         most = max(most, waiting)
-    return Lost(first - began, starved / workers, other / workers, ended - last_end, most)
+    return Lost(first - began, starved / workers, other / workers, ended - last, most)
 
 
 # -- the benchmark ----------------------------------------------------------------------------

@@ -32,5 +32,27 @@ def test_idle_while_a_run_waits_is_the_sandboxs_own_latency() -> None:
     assert lost == Lost(before_first_queue=0.0, idle_starved=0.0, idle_other=1.0, after_last_end=0.0, max_waiting=1)
 
 
-def test_no_runs_means_nothing_to_split() -> None:
-    assert lost_time([], workers=5, began=0.0, ended=9.0) == Lost(0.0, 0.0, 0.0, 0.0, 0)
+def test_back_to_back_runs_lose_nothing() -> None:
+    # the sandbox's normal case: a run starts the instant it is queued or the previous one ends
+    runs = [run(0, 0, 10), run(5, 10, 20), run(12, 20, 30)]
+    lost = lost_time(runs, workers=1, began=0.0, ended=33.0)
+    assert lost == Lost(before_first_queue=0.0, idle_starved=0.0, idle_other=0.0, after_last_end=3.0, max_waiting=1)
+
+
+def test_a_run_still_open_at_the_end_counts_until_then() -> None:
+    # C = 2: run a 0-10; run b started at 4 and never ended; run c queued at 6, never started.
+    runs = [run(0, 0, 10), run(4, 4, None), run(6, None, None)]
+    lost = lost_time(runs, workers=2, began=0.0, ended=20.0)
+    # idle: 0-4 one worker, no run waiting (4); 10-20 one worker, c waiting (10)
+    assert lost == Lost(before_first_queue=0.0, idle_starved=2.0, idle_other=5.0, after_last_end=0.0, max_waiting=1)
+
+
+def test_a_run_stopped_while_queued_leaves_the_queue_at_its_end() -> None:
+    # C = 1: run a 0-10; run b queued at 2, stopped at 8 without starting
+    runs = [run(0, 0, 10), run(2, None, 8)]
+    lost = lost_time(runs, workers=1, began=0.0, ended=12.0)
+    assert lost == Lost(before_first_queue=0.0, idle_starved=0.0, idle_other=0.0, after_last_end=2.0, max_waiting=1)
+
+
+def test_no_queued_run_means_the_whole_wall_came_before_one() -> None:
+    assert lost_time([], workers=5, began=0.0, ended=9.0) == Lost(9.0, 0.0, 0.0, 0.0, 0)
