@@ -5,20 +5,20 @@ not hold is an error, never the real one), and the schema is dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-DSN_ENV = "AIRFLOW_CONN_SCA_RESULTS_DB"
 TABLES = ("packages", "resources", "license_detections", "dependencies", "purldb_matches", "findings")
 
 
 def dsn() -> str:
-    value = os.environ.get(DSN_ENV, "")
-    if not value.startswith(("postgresql://", "postgres://")):
+    from sca.store.db import DSN_ENV, env_dsn
+
+    value = env_dsn()
+    if value is None:
         raise RuntimeError(f"{DSN_ENV} is not a PostgreSQL URI: source stack/env.sh with the stack up (make up)")
     return value
 

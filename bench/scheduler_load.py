@@ -59,6 +59,8 @@ from bench.p1_portfolio import (
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUND_GAP_S = 0.5
+# task instance states of a run that is still going (wait_until_quiet)
+GOING_STATES = ("queued", "running", "deferred", "restarting")
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,11 @@ def end_run(api: Any, run_id: str) -> None:
 def wait_until_quiet(api: Any, run_id: str, timeout_s: float = 120.0) -> None:
     """Until no task instance of the run is queued, running or deferred: a task that has not yet
     heard of the failure could otherwise write its ledger row after it was closed."""
-    going = ["queued", "running", "deferred", "restarting"]
     deadline = time.monotonic() + timeout_s
     while True:
-        body = api.http.get_json(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"state": going, "limit": 1})
+        body = api.http.get_json(
+            f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"state": list(GOING_STATES), "limit": 1}
+        )
         if int(body["total_entries"]) == 0:
             return
         if time.monotonic() > deadline:
@@ -210,12 +213,13 @@ def close_ledger_rows(run_id: str) -> int:
     this benchmark, so nothing is left for the watchdog to chase on the stack's own servers."""
     from sca.store.db import connect
     from sca.store.ledger import Ledger
+    from sca.tasks.watchdog import IN_FLIGHT
 
     conn = connect()
     try:
         ledger = Ledger(conn)
         closed = 0
-        for entry in ledger.entries(states=("submitting", "submitted")):
+        for entry in ledger.entries(states=IN_FLIGHT):
             if entry.last_dag_id == DAG_ID and entry.last_run_id == run_id:
                 reason = "bench.scheduler_load failed this run on purpose; its sandboxes are stopped"
                 closed += ledger.failed(entry.service, entry.scan_key, reason)

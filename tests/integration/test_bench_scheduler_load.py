@@ -52,25 +52,27 @@ def test_scheduler_load_measures_a_small_run_and_cleans_up(tmp_path: Path) -> No
 
     from bench.airflow_rest import airflow_api
     from bench.p1_portfolio import CONN_IDS
+    from bench.scheduler_load import GOING_STATES
     from sca.store.db import connect
     from sca.store.ledger import Ledger
+    from sca.tasks.watchdog import IN_FLIGHT
 
     api = airflow_api()
     run_id = load["run_id"]
     assert api.dag_run("sca_portfolio", run_id)["state"] == "failed"
     going = api.http.get_json(
         f"dags/sca_portfolio/dagRuns/{run_id}/taskInstances",
-        params={"state": ["queued", "running", "deferred", "restarting"], "limit": 1},
+        params={"state": list(GOING_STATES), "limit": 1},
     )
     assert going["total_entries"] == 0
     conn = connect()
     try:
-        states = ("submitting", "submitted", "error", "finished")
+        states = (*IN_FLIGHT, "error", "finished")
         rows = [e for e in Ledger(conn).entries(states=states) if e.last_run_id == run_id]
     finally:
         conn.close()
     assert rows, "the run submitted nothing in its 25 s window: nothing was measured"
-    assert [e for e in rows if e.state in ("submitting", "submitted")] == []
+    assert [e for e in rows if e.state in IN_FLIGHT] == []
     # closed by the benchmark, or earlier by a killed task's own clean-up: each says why
     assert all(e.last_error for e in rows if e.state == "error")
     conns = {c["connection_id"] for c in api.http.get_json("connections", params={"limit": 1000})["connections"]}
