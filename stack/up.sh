@@ -29,6 +29,15 @@ start_bg() {  # name command...: start a server in its own session (PID == PGID)
   log "started $name (pid $!)"
 }
 
+# The Airflow components run under stack/supervise.sh, which starts one again when it crashes
+# (the scheduler exits when PostgreSQL makes it a deadlock's victim), as docker-compose.yaml's
+# `restart: always` does. NAME.pid names the supervisor (the session leader), NAME.child the
+# component's own process.
+start_supervised() {  # name command...
+  local name=$1; shift
+  start_bg "$name" bash "$ROOT/stack/supervise.sh" "$PIDS/$name.child" "$@"
+}
+
 ensure_secrets() {
   ensure_base_secrets
   # Added after the first release: a run folder from before it gets the line appended.
@@ -186,10 +195,10 @@ ensure_airflow() {
   ensure_pools
   ensure_executor
   restart_airflow_after_install
-  start_bg airflow-api-server airflow api-server
-  start_bg airflow-scheduler airflow scheduler --skip-serve-logs
-  start_bg airflow-dag-processor airflow dag-processor
-  start_bg airflow-triggerer airflow triggerer --skip-serve-logs
+  start_supervised airflow-api-server airflow api-server
+  start_supervised airflow-scheduler airflow scheduler --skip-serve-logs
+  start_supervised airflow-dag-processor airflow dag-processor
+  start_supervised airflow-triggerer airflow triggerer --skip-serve-logs
   if [ "$SCA_EXECUTOR" = celery ]; then start_celery_workers; fi
 }
 
@@ -211,7 +220,7 @@ start_celery_workers() {
   local count=${SCA_CELERY_WORKERS:-2} i name
   for i in $(seq 1 "$count"); do
     name="worker-$i"
-    start_bg "airflow-celery-$name" env SCA_WORKER_NAME="$name" airflow celery worker \
+    start_supervised "airflow-celery-$name" env SCA_WORKER_NAME="$name" airflow celery worker \
       --celery-hostname "$name@%h" --concurrency "${SCA_CELERY_CONCURRENCY:-4}" --skip-serve-logs \
       --pid "$RUN_DIR/airflow-celery-$name.pid"
   done

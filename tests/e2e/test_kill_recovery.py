@@ -1,6 +1,7 @@
 """Components SIGKILLed mid-run, on the local stack: the triggerer, the scheduler, a task's own
 process, and ScanCode.io's RQ worker. After `make up` restarts what is missing, the run completes
 and every service holds exactly one remote object for the package (counted through the APIs).
+A scheduler that crashes (exits with an error) is started again by stack/supervise.sh alone.
 
 Each test scans its own freshly generated package, so nothing is reused from the ledger and the
 kill lands on real remote work. These tests stop and start stack components: they run one at a
@@ -18,9 +19,12 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 import requests
 
@@ -98,6 +102,19 @@ def stack_processes() -> list[str]:
         if any(mark in args for mark in STACK_PROCESS_MARKS):
             found.append(f"{pid} {args[:120]}")
     return found
+
+
+def scheduler_pid() -> int:
+    """The scheduler's own process (stack/supervise.sh leads its session and names it in .child)."""
+    return int((run_dir() / "pids" / "airflow-scheduler.child").read_text())
+
+
+def alive(pid: int) -> bool:
+    """A zombie (exited, not yet reaped by an init that does not reap) is not alive."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def make_up() -> None:
@@ -203,11 +220,84 @@ def test_the_scheduler_killed_mid_run(airflow_api, tag: str, slow_fossid_scans: 
     matchings = purldb_matchings()
     run_id = start_scan(airflow_api, tag)
     wait_until("the FossID task deferred", lambda: ti(airflow_api, run_id, "scan.fossid")["state"] == "deferred")
-    leader = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
-    os.kill(leader, signal.SIGKILL)  # the scheduler alone: its LocalExecutor workers outlive it
+    scheduler = scheduler_pid()
+    os.kill(scheduler, signal.SIGKILL)  # the scheduler alone: its LocalExecutor workers outlive it
     time.sleep(5)
     make_up()
     assert finish_and_count(airflow_api, run_id, tag, matchings) == EXPECTED
+
+
+def cut_scheduler_db_connections(scheduler: int, timeout: float = 60) -> int:
+    """PostgreSQL ends the scheduler's sessions that are mid-statement (pg_terminate_backend, as an
+    admin, a failover or a deadlock's victim selection does) until the scheduler process exits;
+    returns how many were ended. Idle sessions are left alone: the pool's pre-ping replaces those."""
+    dsn = require_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN").replace("postgresql+psycopg2://", "postgresql://")
+    db_port = urlsplit(dsn).port
+    ended = polls_with_a_session = 0
+    # As the airflow role: it may end its own role's sessions. Not `with conn:`, which opens one
+    # transaction even in autocommit mode, and pg_stat_activity stays frozen within a transaction.
+    with closing(psycopg2.connect(dsn)) as conn:
+        conn.autocommit = True
+        deadline = time.monotonic() + timeout
+        while alive(scheduler):
+            assert time.monotonic() < deadline, (
+                f"the scheduler {scheduler} still runs after {ended} ended sessions"
+                f" ({polls_with_a_session} polls found one of its sessions)"
+            )
+            out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True, check=True).stdout
+            ports = [
+                int(line.split()[3].rsplit(":", 1)[1])
+                for line in out.splitlines()
+                if f"pid={scheduler}," in line and line.split()[4].endswith(f":{db_port}")
+            ]
+            if ports:
+                polls_with_a_session += 1
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE client_port = ANY(%s) AND state <> 'idle'",
+                        (ports,),
+                    )
+                    ended += sum(1 for (done,) in cur.fetchall() if done)
+            time.sleep(0.01)
+    return ended
+
+
+def test_the_scheduler_crashing_mid_run_is_started_again(airflow_api, tag: str, slow_fossid_scans: None) -> None:
+    """The scheduler loses its database session mid-statement and exits with status 1 (as it did on
+    a PostgreSQL deadlock in a CI run): stack/supervise.sh starts it again, without `make up`, and
+    the run completes."""
+    matchings = purldb_matchings()
+    run_id = start_scan(airflow_api, tag)
+    wait_until("the FossID task deferred", lambda: ti(airflow_api, run_id, "scan.fossid")["state"] == "deferred")
+    supervisor = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
+    log_file = run_dir() / "logs" / "airflow-scheduler.log"
+    log_offset = log_file.stat().st_size
+    crashed = scheduler_pid()
+    assert cut_scheduler_db_connections(crashed) >= 1
+    restarted = wait_until(
+        "a new scheduler process",
+        lambda: (pid := scheduler_pid_if_any()) not in (None, crashed) and alive(pid) and pid,
+        timeout=30,
+        interval=0.2,
+    )
+    assert alive(supervisor), "the same supervisor runs the new scheduler"
+    assert parent_of(restarted) == supervisor
+    with log_file.open("rb") as log:
+        log.seek(log_offset)
+        assert b"supervise: airflow-scheduler crashed with status 1" in log.read()
+    assert finish_and_count(airflow_api, run_id, tag, matchings) == EXPECTED
+
+
+def scheduler_pid_if_any() -> int | None:
+    try:
+        return scheduler_pid()
+    except (FileNotFoundError, ValueError):  # between the crash and the restart
+        return None
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def test_a_task_process_killed_after_it_submitted(airflow_api, tag: str) -> None:
@@ -256,12 +346,14 @@ def test_the_scancodeio_worker_killed_mid_pipeline(airflow_api, tag: str) -> Non
 
 
 def test_make_down_after_a_killed_scheduler_leaves_no_process() -> None:
-    leader = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
+    scheduler = scheduler_pid()
     workers = [p for p in stack_processes() if "LocalExecutor" in p]
     assert len(workers) == 8, workers  # [core] parallelism
-    os.kill(leader, signal.SIGKILL)
+    supervisor = int((run_dir() / "pids" / "airflow-scheduler.pid").read_text())
+    os.kill(scheduler, signal.SIGKILL)
     time.sleep(2)
     assert len([p for p in stack_processes() if "LocalExecutor" in p]) == 8, "the workers outlive it"
+    assert not alive(supervisor), "a scheduler killed by a signal is not restarted: its supervisor exits"
     subprocess.run(["make", "down"], cwd=ROOT, check=True, capture_output=True, timeout=300)
     assert stack_processes() == [], "make down must leave no process of the stack"
 
