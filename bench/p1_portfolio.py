@@ -59,6 +59,7 @@ from typing import Any
 import requests
 
 from bench.airflow_rest import airflow_api
+from bench.cpu import airflow_sessions, snapshots, stack_run_dir, used_by_component
 from bench.harness import Row
 from bench.p1_sequential import Endpoints, ItemTimes, run_items
 from bench.processes import server
@@ -461,6 +462,8 @@ class Measured:
     stats: dict[str, Any]
     slots: SlotFigures
     sequential: list[ItemTimes]
+    # CPU seconds of each Airflow component (the scheduler's with its workers and tasks), trigger → run end
+    airflow_cpu: dict[str, float]
 
 
 def measure(size: Sizes) -> Measured:
@@ -474,7 +477,10 @@ def measure(size: Sizes) -> Measured:
         portfolio = write_portfolio(folder, inputs_dir, archives, nonce)
         with sandboxes(size, nonce) as boxes, connections(api, boxes.ends):
             conf = {"portfolio": str(portfolio), "fossid_project": boxes.ends.fossid_project, **CONN_IDS}
+            sessions = airflow_sessions(stack_run_dir())
+            cpu_before = snapshots(sessions)
             run = run_portfolio(api, conf, timeout_s=3 * size.ideal_s + 600)
+            airflow_cpu = used_by_component(cpu_before, snapshots(sessions))
             api = airflow_api()
             succeeded = succeeded_items(api, run.run_id, size.items)
             stats = boxes.scancodeio_stats()
@@ -487,7 +493,26 @@ def measure(size: Sizes) -> Measured:
             sequential = run_items(boxes.ends, sample)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return Measured(size, run, succeeded, stats, slots, sequential)
+    return Measured(size, run, succeeded, stats, slots, sequential, airflow_cpu)
+
+
+def cpu_bound(airflow_cpu: dict[str, float], size: Sizes, cores: int, items: int = 1000) -> str:
+    """What the Airflow CPU an item costs means for a portfolio of ``items``: every task start,
+    deferral and resume is CPU on these cores, so Airflow alone needs ``items × per item ÷ cores``
+    of wall time, however fast the services scan."""
+    total = sum(airflow_cpu.values())
+    per_item = total / size.items
+    floor_s = items * per_item / cores
+    ideal_s = items * size.scan_s / size.workers
+    shares = ", ".join(
+        f"{name.removeprefix('airflow-')} {seconds:.0f}"
+        for name, seconds in sorted(airflow_cpu.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"Airflow CPU {total:.0f} s ({shares}; {per_item:.2f} s an item) on {cores} cores: "
+        f"at most {cores * 60 / per_item:.1f} items/min; {items:,} items need ≥ {floor_s / 60:.0f} min of it "
+        f"vs Σ scan ÷ C {ideal_s / 60:.0f} min at this C and S"
+    )
 
 
 def rows_of(m: Measured) -> list[Row]:
@@ -500,6 +525,7 @@ def rows_of(m: Measured) -> list[Row]:
     speedup = estimate / m.run.wall_s
     s = m.slots
     lost = lost_time(list(m.stats["runs"]), size.workers, m.run.began, m.run.ended)
+    cpu = cpu_bound(m.airflow_cpu, size, os.cpu_count() or 1)
     return [
         Row(
             "P1",
@@ -518,7 +544,7 @@ def rows_of(m: Measured) -> list[Row]:
                 f"wall − Σ scan ÷ C = {m.run.wall_s - ideal:.0f} s: trigger → first queued run "
                 f"{lost.before_first_queue:.0f} s, sandbox workers idle with no run waiting "
                 f"{lost.idle_starved:.0f} s (÷ C), idle with runs waiting {lost.idle_other:.0f} s, last scan end → "
-                f"run end {lost.after_last_end:.0f} s; most runs waiting {lost.max_waiting}; "
+                f"run end {lost.after_last_end:.0f} s; most runs waiting {lost.max_waiting}; {cpu}; "
                 f"1,000 items: {ITEMS_ENV}=1000"
             ),
         ),
