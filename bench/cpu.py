@@ -74,3 +74,22 @@ def snapshots(sessions: dict[str, int]) -> dict[str, Snapshot]:
 
 def used_by_component(before: dict[str, Snapshot], after: dict[str, Snapshot]) -> dict[str, float]:
     return {name: used_between(before[name], after.get(name, {})) for name in before}
+
+
+def component_processes(run_dir: Path) -> dict[str, int]:
+    """Each supervised component's own process (stack/supervise.sh names it in NAME.child)."""
+    found = {}
+    for child_file in (run_dir / "pids").glob("airflow-*.child"):
+        try:
+            found[child_file.stem] = int(child_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # being restarted
+            continue
+    return found
+
+
+def used_by_process(before: Snapshot, after: Snapshot, pids: set[int]) -> float:
+    """The part of used_between that the processes ``pids`` used themselves (with the children
+    they reaped)."""
+    return used_between(
+        {key: v for key, v in before.items() if key[0] in pids}, {key: v for key, v in after.items() if key[0] in pids}
+    )

@@ -59,7 +59,14 @@ from typing import Any
 import requests
 
 from bench.airflow_rest import airflow_api
-from bench.cpu import airflow_sessions, snapshots, stack_run_dir, used_by_component
+from bench.cpu import (
+    airflow_sessions,
+    component_processes,
+    snapshots,
+    stack_run_dir,
+    used_by_component,
+    used_by_process,
+)
 from bench.harness import Row
 from bench.p1_sequential import Endpoints, ItemTimes, run_items
 from bench.processes import server
@@ -464,6 +471,7 @@ class Measured:
     sequential: list[ItemTimes]
     # CPU seconds of each Airflow component (the scheduler's with its workers and tasks), trigger → run end
     airflow_cpu: dict[str, float]
+    airflow_cpu_itself: dict[str, float]  # of which the component's own process (not its workers, tasks)
 
 
 def measure(size: Sizes) -> Measured:
@@ -478,9 +486,16 @@ def measure(size: Sizes) -> Measured:
         with sandboxes(size, nonce) as boxes, connections(api, boxes.ends):
             conf = {"portfolio": str(portfolio), "fossid_project": boxes.ends.fossid_project, **CONN_IDS}
             sessions = airflow_sessions(stack_run_dir())
-            cpu_before = snapshots(sessions)
+            cpu_before, own_before = snapshots(sessions), component_processes(stack_run_dir())
             run = run_portfolio(api, conf, timeout_s=3 * size.ideal_s + 600)
-            airflow_cpu = used_by_component(cpu_before, snapshots(sessions))
+            cpu_after, own_after = snapshots(sessions), component_processes(stack_run_dir())
+            airflow_cpu = used_by_component(cpu_before, cpu_after)
+            itself = {
+                name: used_by_process(
+                    cpu_before[name], cpu_after[name], {p for p in (own_before.get(name), own_after.get(name)) if p}
+                )
+                for name in sessions
+            }
             api = airflow_api()
             succeeded = succeeded_items(api, run.run_id, size.items)
             stats = boxes.scancodeio_stats()
@@ -493,10 +508,16 @@ def measure(size: Sizes) -> Measured:
             sequential = run_items(boxes.ends, sample)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return Measured(size, run, succeeded, stats, slots, sequential, airflow_cpu)
+    return Measured(size, run, succeeded, stats, slots, sequential, airflow_cpu, itself)
 
 
-def cpu_bound(airflow_cpu: dict[str, float], size: Sizes, cores: int, items: int = 1000) -> str:
+def cpu_bound(
+    airflow_cpu: dict[str, float],
+    size: Sizes,
+    cores: int,
+    items: int = 1000,
+    itself: dict[str, float] | None = None,
+) -> str:
     """What the Airflow CPU an item costs means for a portfolio of ``items``: every task start,
     deferral and resume is CPU on these cores, so Airflow alone needs ``items × per item ÷ cores``
     of wall time, however fast the services scan."""
@@ -504,10 +525,15 @@ def cpu_bound(airflow_cpu: dict[str, float], size: Sizes, cores: int, items: int
     per_item = total / size.items
     floor_s = items * per_item / cores
     ideal_s = items * size.scan_s / size.workers
-    shares = ", ".join(
-        f"{name.removeprefix('airflow-')} {seconds:.0f}"
-        for name, seconds in sorted(airflow_cpu.items(), key=lambda kv: -kv[1])
-    )
+    own = itself or {}
+
+    def share(name: str, seconds: float) -> str:
+        text = f"{name.removeprefix('airflow-')} {seconds:.0f}"
+        if name in own and seconds - own[name] >= 1:
+            text += f" (itself {own[name]:.0f}, its workers and tasks {seconds - own[name]:.0f})"
+        return text
+
+    shares = ", ".join(share(name, seconds) for name, seconds in sorted(airflow_cpu.items(), key=lambda kv: -kv[1]))
     return (
         f"Airflow CPU {total:.0f} s ({shares}; {per_item:.2f} s an item) on {cores} cores: "
         f"at most {cores * 60 / per_item:.1f} items/min; {items:,} items need ≥ {floor_s / 60:.0f} min of it "
@@ -525,7 +551,7 @@ def rows_of(m: Measured) -> list[Row]:
     speedup = estimate / m.run.wall_s
     s = m.slots
     lost = lost_time(list(m.stats["runs"]), size.workers, m.run.began, m.run.ended)
-    cpu = cpu_bound(m.airflow_cpu, size, os.cpu_count() or 1)
+    cpu = cpu_bound(m.airflow_cpu, size, os.cpu_count() or 1, itself=m.airflow_cpu_itself)
     return [
         Row(
             "P1",

@@ -8,14 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu import airflow_sessions, snapshot, snapshots, used_between, used_by_component
+from bench.cpu import (
+    airflow_sessions,
+    component_processes,
+    snapshot,
+    snapshots,
+    used_between,
+    used_by_component,
+    used_by_process,
+)
 from bench.p1_portfolio import Sizes, cpu_bound
 
-# On "go" from stdin, burns argv[1] seconds of CPU time, in a grandchild it forks and reaps when
-# argv[2] is "fork" (the session's leader then holds that CPU as cutime), says "done" and waits
-# for stdin to close.
+# Says "ready" once started; on "go" from stdin, burns argv[1] seconds of CPU time, in a
+# grandchild it forks and reaps when argv[2] is "fork" (the session's leader then holds that CPU
+# as cutime), says "done" and waits for stdin to close.
 BURNER = r"""
 import os, sys, time
+print("ready", flush=True)
 sys.stdin.readline()
 def burn(seconds):
     end = time.process_time() + seconds
@@ -35,13 +44,17 @@ sys.stdin.read()
 
 
 def burner(seconds: float, how: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """Started and ready: its interpreter's start-up is behind it, so a snapshot taken now sees
+    only what it burns after "go"."""
+    process = subprocess.Popen(
         [sys.executable, "-c", BURNER, str(seconds), how],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own session, as the stack starts each component
     )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
 
 
 def finish(process: subprocess.Popen[str]) -> None:
@@ -60,8 +73,9 @@ def test_the_cpu_a_session_used_in_the_window(how: str) -> None:
         finish(process)
         after = snapshot([process.pid])
         used = used_between(before, after)
-        # 0.6 s burnt in the window, plus the interpreter's start-up if it had not finished
-        assert 0.6 <= used <= 1.2, used
+        # 0.6 s burnt in the window (and the fork, a readline, a print); /proc counts in clock
+        # ticks charged to whoever runs when the tick fires, so a tick or a few may go either way
+        assert 0.55 <= used <= 1.0, used
         assert {pid for pid, _ in after} == {process.pid}, "only the session asked about"
     finally:
         for p in (process, idle):
@@ -109,7 +123,7 @@ def test_used_by_component() -> None:
         finish(second)
         used = used_by_component(before, snapshots(sessions))
         assert set(used) == set(sessions)
-        assert 0.3 <= used["airflow-scheduler"] <= 1.0, used
+        assert 0.25 <= used["airflow-scheduler"] <= 1.0, used
         assert used["airflow-triggerer"] < 0.25, used
     finally:
         first.communicate("")
@@ -124,3 +138,28 @@ def test_cpu_bound_states_the_floor_for_a_thousand_items() -> None:
         "at most 48.0 items/min; "
         "1,000 items need ≥ 21 min of it vs Σ scan ÷ C 80 min at this C and S"
     )
+
+
+def test_cpu_bound_splits_a_component_from_its_workers_and_tasks() -> None:
+    size = Sizes(items=100, workers=5, scan_s=24.0, fossid_scan_s=18.0, fossid_queue_s=1.0, sequential_k=5, warmup_s=30)
+    used = {"airflow-scheduler": 170.0, "airflow-triggerer": 20.0}
+    itself = {"airflow-scheduler": 50.0, "airflow-triggerer": 19.6}  # the triggerer: all its own
+    assert cpu_bound(used, size, cores=2, itself=itself).startswith(
+        "Airflow CPU 190 s (scheduler 170 (itself 50, its workers and tasks 120), triggerer 20; 1.90 s an item)"
+    )
+
+
+def test_used_by_process_counts_only_those_processes() -> None:
+    before = {(1, 1): 2.0, (7, 3): 1.0}
+    after = {(1, 1): 2.5, (7, 3): 4.0, (8, 9): 1.0}
+    assert used_by_process(before, after, {1}) == pytest.approx(0.5)
+    assert used_by_process(before, after, {7, 8}) == pytest.approx(4.0)
+
+
+def test_component_processes_reads_the_supervisors_child_files(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    (pids / "airflow-scheduler.child").write_text("4321\n")
+    (pids / "airflow-triggerer.child").write_text("")  # being restarted
+    (pids / "airflow-scheduler.pid").write_text("4320\n")
+    assert component_processes(tmp_path) == {"airflow-scheduler": 4321}
