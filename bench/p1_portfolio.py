@@ -12,17 +12,20 @@ reuses nothing), written with the portfolio file under ``$SCA_INPUTS_DIR/bench-p
 removed at the end; items name them relative to the inputs folder.
 
 - P1: wall time, from just before the REST trigger to the run's ``end_date``, ÷ (Σ ScanCode.io
-  scan seconds ÷ C) from the sandbox's own stats. Every item must succeed (its scancodeio,
-  purldb, fossid and report tasks), else the benchmark errors.
+  scan seconds ÷ C) from the sandbox's own stats. The portfolio runs in lots of
+  ``SCA_BENCH_P1_LOT_SIZE`` items (default 10; the DAG's ``lot_size``). Every item must succeed
+  (its scancodeio, purldb, fossid and report stages, read from the lots' return values), else
+  the benchmark errors.
 - P1b: the sequential script of ``bench/p1_sequential.py`` on k fresh items against the same
   sandboxes after P1, its mean per item × N (an extrapolation), ÷ P1's wall.
 - P1c: every ~2 s during P1 the run's task instances in state running or deferred (REST, paged).
-  The judged figure counts, per sample, the ``item.scancodeio`` task instances that are running
-  while the sandbox says their item's run has been queued or running for more than the tasks'
-  in-worker grace (``SYNC_GRACE_SECONDS``) + 5 s: a worker slot held by a waiting scan. Its median
-  over the samples taken after the first 30 s while the sandbox had runs in progress must be 0.
-  All running service task instances (scancodeio, purldb, fossid: submitting, in their grace
-  wait, or storing results) and the deferred ones (no slot) are shown beside it.
+  The judged figure counts, per sample, the ``lot.scancodeio`` task instances that are running
+  while the sandbox says the last run they submitted has been queued or running for more than
+  5 s, and not all their runs have ended (a lot defers as soon as it has submitted; it never
+  waits inside the worker): a worker slot held by waiting scans. Its median over the samples
+  taken after the first 30 s while the sandbox had runs in progress must be 0. All running
+  service task instances (scancodeio, purldb, fossid: submitting or storing results) and the
+  deferred ones (no slot) are shown beside it.
 
 N defaults to 100 (``SCA_BENCH_P1_ITEMS``): with C = 5 and S = 24 s the ScanCode.io sandbox has
 480 s of work. ``SCA_BENCH_P1_ITEMS=1000`` runs the issue's size, but not in useful time with
@@ -73,13 +76,14 @@ from bench.processes import server
 
 DAG_ID = "sca_portfolio"
 ITEMS_ENV = "SCA_BENCH_P1_ITEMS"
+LOT_ENV = "SCA_BENCH_P1_LOT_SIZE"
 CONN_IDS = {
     "scancodeio_conn_id": "bench_p1_scancodeio",
     "purldb_conn_id": "bench_p1_purldb",
     "fossid_conn_id": "bench_p1_fossid",
 }
-SERVICE_TASKS = ("item.scancodeio", "item.purldb", "item.fossid")
-ITEM_TASKS = (*SERVICE_TASKS, "item.report")
+SERVICE_TASKS = ("lot.scancodeio", "lot.purldb", "lot.fossid")
+ITEM_STAGES = (*SERVICE_TASKS, "lot.report")
 FOSSID_USER = "bench-p1"
 SAMPLE_S = 2.0
 RATIO_TARGET = 1.10
@@ -96,6 +100,7 @@ class Sizes:
     fossid_queue_s: float
     sequential_k: int
     warmup_s: float
+    lot_size: int
 
     @property
     def ideal_s(self) -> float:
@@ -104,11 +109,11 @@ class Sizes:
 
 def sizes(smoke: bool) -> Sizes:
     if smoke:
-        return Sizes(4, 2, 2.0, 1.0, 0.5, 1, 5.0)  # the whole smoke run stays near 2 minutes
+        return Sizes(4, 2, 2.0, 1.0, 0.5, 1, 5.0, 2)  # the whole smoke run stays near 2 minutes
     items = int(os.environ.get(ITEMS_ENV) or 100)
     if items < 1:
         raise ValueError(f"{ITEMS_ENV} must be a positive number of items, not {items}")
-    return Sizes(items, 5, 24.0, 18.0, 1.0, 5, 30.0)
+    return Sizes(items, 5, 24.0, 18.0, 1.0, 5, 30.0, int(os.environ.get(LOT_ENV) or 10))
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -328,14 +333,24 @@ def run_portfolio(api: Any, conf: dict[str, Any], timeout_s: float) -> Portfolio
     raise TimeoutError(f"{DAG_ID} run {run.run_id} not finished after {timeout_s:.0f} s")
 
 
-def succeeded_items(api: Any, run_id: str, items: int) -> int:
-    """Items whose scancodeio, purldb, fossid and report tasks all succeeded."""
-    rows = paged(api, f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", {}, "task_instances")
+def lot_count(items: int, lot_size: int) -> int:
+    return -(-items // lot_size)
+
+
+def succeeded_items(api: Any, run_id: str, items: int, lot_size: int) -> int:
+    """Items that the scancodeio, purldb, fossid and report stages all ended ``success`` (each
+    lot task's return value lists its items' outcomes)."""
     ok: dict[int, int] = {}
-    for r in rows:
-        if r["task_id"] in ITEM_TASKS and r["state"] == "success":
-            ok[int(r["map_index"])] = ok.get(int(r["map_index"]), 0) + 1
-    return sum(1 for index in range(items) if ok.get(index) == len(ITEM_TASKS))
+    for task_id in ITEM_STAGES:
+        for lot in range(lot_count(items, lot_size)):
+            try:
+                entries = api.xcom(DAG_ID, run_id, task_id, map_index=lot)
+            except Exception:  # noqa: BLE001 - a lot task that returned nothing: its items did not succeed
+                continue
+            for entry in entries:
+                if entry["state"] == "success":
+                    ok[int(entry["index"])] = ok.get(int(entry["index"]), 0) + 1
+    return sum(1 for index in range(items) if ok.get(index) == len(ITEM_STAGES))
 
 
 # -- P1c --------------------------------------------------------------------------------------
@@ -363,14 +378,17 @@ def in_progress(windows: dict[int, Window], at: float) -> bool:
     return any(w.queued <= at and (w.ended is None or at < w.ended) for w in windows.values())
 
 
-def waiting_in_slot(sample: Sample, windows: dict[int, Window], after_s: float) -> int:
-    """ScanCode.io tasks running at the sample while their run has been in progress > ``after_s``."""
+def waiting_in_slot(sample: Sample, windows: dict[int, Window], after_s: float, lot_size: int) -> int:
+    """ScanCode.io lot tasks running at the sample while the last run they submitted has been
+    queued or running for more than ``after_s``: done submitting, holding the slot to wait."""
     count = 0
-    for task_id, index in sample.running:
-        window = windows.get(index)
-        if task_id != "item.scancodeio" or window is None:
+    for task_id, lot in sample.running:
+        if task_id != "lot.scancodeio":
             continue
-        if window.queued + after_s <= sample.at and (window.ended is None or sample.at < window.ended):
+        lot_windows = [windows[i] for i in range(lot * lot_size, (lot + 1) * lot_size) if i in windows]
+        if not lot_windows or all(w.ended is not None and w.ended <= sample.at for w in lot_windows):
+            continue  # nothing submitted yet, or every run ended: submitting or storing results
+        if max(w.queued for w in lot_windows) + after_s <= sample.at:
             count += 1
     return count
 
@@ -387,13 +405,12 @@ class SlotFigures:
     whole_run: bool  # no sample qualified: every sample used
 
 
-def slot_figures(run: PortfolioRun, windows: dict[int, Window], warmup_s: float) -> SlotFigures:
-    from sca.common.polling import SYNC_GRACE_SECONDS
-
+def slot_figures(run: PortfolioRun, windows: dict[int, Window], warmup_s: float, lot_size: int) -> SlotFigures:
     chosen = [s for s in run.samples if s.at >= run.began + warmup_s and in_progress(windows, s.at)]
     whole = not chosen
     chosen = chosen or run.samples
-    waiting = [waiting_in_slot(s, windows, SYNC_GRACE_SECONDS + WAITING_MARGIN_S) for s in chosen]
+    # a lot defers as soon as it has submitted (no wait inside the worker): only the margin applies
+    waiting = [waiting_in_slot(s, windows, WAITING_MARGIN_S, lot_size) for s in chosen]
     running = [sum(1 for task_id, _ in s.running if task_id in SERVICE_TASKS) for s in chosen]
     deferred = [s.deferred for s in chosen]
     return SlotFigures(
@@ -484,7 +501,12 @@ def measure(size: Sizes) -> Measured:
         archives = write_archives(folder, "p1", nonce, size.items)
         portfolio = write_portfolio(folder, inputs_dir, archives, nonce)
         with sandboxes(size, nonce) as boxes, connections(api, boxes.ends):
-            conf = {"portfolio": str(portfolio), "fossid_project": boxes.ends.fossid_project, **CONN_IDS}
+            conf = {
+                "portfolio": str(portfolio),
+                "fossid_project": boxes.ends.fossid_project,
+                "lot_size": size.lot_size,
+                **CONN_IDS,
+            }
             sessions = airflow_sessions(stack_run_dir())
             cpu_before, own_before = snapshots(sessions), component_processes(stack_run_dir())
             run = run_portfolio(api, conf, timeout_s=3 * size.ideal_s + 600)
@@ -497,9 +519,9 @@ def measure(size: Sizes) -> Measured:
                 for name in sessions
             }
             api = airflow_api()
-            succeeded = succeeded_items(api, run.run_id, size.items)
+            succeeded = succeeded_items(api, run.run_id, size.items, size.lot_size)
             stats = boxes.scancodeio_stats()
-            slots = slot_figures(run, run_windows(stats, nonce), size.warmup_s)
+            slots = slot_figures(run, run_windows(stats, nonce), size.warmup_s, size.lot_size)
             if succeeded < size.items:
                 raise RuntimeError(
                     f"{DAG_ID} run {run.run_id} ended {run.state}: {succeeded} of {size.items} items succeeded"
@@ -593,8 +615,8 @@ def rows_of(m: Measured) -> list[Row]:
         ),
         Row(
             "P1c",
-            "worker slots held by waiting scans during P1: median of item.scancodeio tasks running while "
-            "their ScanCode.io run has been queued/running > in-worker grace + 5 s (samples every 2 s after "
+            "worker slots held by waiting scans during P1: median of lot.scancodeio tasks running while "
+            "the last ScanCode.io run they submitted has been queued/running > 5 s (samples every 2 s after "
             f"the first {size.warmup_s:g} s, while the sandbox had runs in progress)",
             float(s.waiting_median),
             "slots",

@@ -19,8 +19,8 @@ From the task instances (REST):
   (a task queued again after a deferral overwrites its stamp). A loop that queues nothing
   leaves no stamp, so this is the gap between rounds that queued work, an upper bound of the
   scheduler's loop time while work is ready;
-- the feed: ``item.scancodeio`` task instances started in the window, per minute (a scan
-  submitted), and task instances started per minute overall.
+- the feed: ``lot.scancodeio`` task instances started in the window × the lot size, per minute
+  (scans submitted), and task instances started per minute overall.
 
 ``python -m bench.scheduler_load --items 100,300,1000 --window 180`` prints a table and writes
 JSON (default ``bench/results/scheduler-load.json``). Needs the local stack (``make up``); never
@@ -95,6 +95,7 @@ def load_of(
     began: float,
     window: tuple[float, float],
     sampled_queued: Sequence[float] = (),
+    lot_size: int = 1,
 ) -> Load:
     """``rows``: the run's task instances at the end; ``sampled_queued``: the ``queued_when``
     stamps seen while sampling queued task instances during the window (a task instance queued
@@ -115,7 +116,8 @@ def load_of(
         round_gap_median_s=statistics.median(gaps) if gaps else None,
         round_gap_max_s=max(gaps) if gaps else None,
         started_per_min=len(started) / minutes,
-        scans_submitted_per_min=sum(1 for task_id, _ in started if task_id == "item.scancodeio") / minutes,
+        # each lot.scancodeio start submits its lot's scans (the last lot may hold fewer)
+        scans_submitted_per_min=lot_size * sum(1 for task_id, _ in started if task_id == "lot.scancodeio") / minutes,
         plan_done_after_s=low - began,
     )
 
@@ -134,18 +136,23 @@ def sample_queued(api: Any, run_id: str, seconds: float, every_s: float = 1.0) -
     return sorted(seen)
 
 
-def measure(items: int, window_s: float, plan_timeout_s: float) -> Load:
+def measure(items: int, window_s: float, plan_timeout_s: float, lot_size: int = 10) -> Load:
     inputs_dir = Path(os.environ["SCA_INPUTS_DIR"]).resolve()
     nonce = secrets.token_hex(4)
     folder = inputs_dir / f"bench-sched-{nonce}"
     api = airflow_api()
     require_conn_params(api)
-    size = Sizes(items, 5, 24.0, 18.0, 1.0, 0, 0.0)
+    size = Sizes(items, 5, 24.0, 18.0, 1.0, 0, 0.0, lot_size)
     try:
         archives = write_archives(folder, "p1", nonce, items)
         portfolio = write_portfolio(folder, inputs_dir, archives, nonce)
         with sandboxes(size, nonce) as boxes, connections(api, boxes.ends):
-            conf = {"portfolio": str(portfolio), "fossid_project": boxes.ends.fossid_project, **CONN_IDS}
+            conf = {
+                "portfolio": str(portfolio),
+                "fossid_project": boxes.ends.fossid_project,
+                "lot_size": lot_size,
+                **CONN_IDS,
+            }
             began = time.time()
             run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
             try:
@@ -157,7 +164,7 @@ def measure(items: int, window_s: float, plan_timeout_s: float) -> Load:
                 end_run(api, run_id)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return load_of(rows, run_id, items, began, (plan_done, ended), sampled)
+    return load_of(rows, run_id, items, began, (plan_done, ended), sampled, lot_size)
 
 
 def end_run(api: Any, run_id: str) -> None:
@@ -274,6 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", default="100,300,1000", help="comma-separated portfolio sizes")
     parser.add_argument("--window", type=float, default=180.0, help="seconds measured after plan")
+    parser.add_argument("--lot-size", type=int, default=10, help="the portfolio's lot_size (1: a task per item)")
     parser.add_argument("--plan-timeout", type=float, default=600.0, help="seconds to wait for plan to succeed")
     parser.add_argument("--out", default=str(ROOT / "bench/results/scheduler-load.json"))
     args = parser.parse_args()
@@ -281,7 +289,7 @@ def main() -> None:
     began = time.time()
     loads = []
     for items in (int(n) for n in args.items.split(",")):
-        load = measure(items, args.window, args.plan_timeout)
+        load = measure(items, args.window, args.plan_timeout, args.lot_size)
         print(table([load]).splitlines()[-1], flush=True)
         loads.append(load)
     print(table(loads))

@@ -1,15 +1,18 @@
 """sca_portfolio: the nightly scan of the whole portfolio.
 
-    plan ─► item[0..N-1] (the scan unit, mapped: fetch ─► scancodeio ─► purldb ─┐
-                                                     └─────► fossid ───┴─► report)
+    plan ─► lot[0..⌈N/k⌉-1] (k items each, mapped: fetch ─► scancodeio ─► purldb ─┐
+                                                       └─────► fossid ───┴─► report)
          ─► fossid_project_report ─► publish (portfolio report, merged SBOM, Asset)
 
 ``plan`` reads and checks the portfolio file (``include/portfolio.yaml``, or the path or URL in the
-``portfolio`` param) before any scan starts, and records the night in the warehouse. Each item is
-one map index of the ``item`` group, with its own state and logs in the UI; an item that fails
-never fails the others, and ``publish`` (``all_done``) lists it with its reason. An item whose
-bytes and settings are unchanged since its last successful scan reuses it from the ledger.
-Per-service pools (scancodeio, purldb, fossid) bound the submissions; every wait is deferred.
+``portfolio`` param) before any scan starts, and records the night in the warehouse. The items go
+through the stages ``lot_size`` (k) at a time: one map index of the ``lot`` group per lot, one
+task instance per lot and stage, whose log names each item's outcome (every task execution costs
+the scheduler about a CPU-second, so a night of 1,000 items cannot be one per item and stage). An
+item that fails never stops the others; its lot's task shows failed and ``publish`` (``all_done``)
+lists the item with its reason. An item whose bytes and settings are unchanged since its last
+successful scan reuses it from the ledger. Per-service pools (scancodeio, purldb, fossid) bound
+the submitting lots; every wait is deferred, once per lot.
 
 The nightly portfolio is ``SCA_PORTFOLIO`` (default ``include/portfolio.yaml``), the schedule a
 cron in ``SCA_PORTFOLIO_CRON`` (default ``0 2 * * *``; ``none`` switches it off) in the timezone
@@ -27,7 +30,9 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from sca.notify.callbacks import notify_portfolio_failure, notify_portfolio_success
 from sca.tasks.dag_defaults import CONNECTION_ARGS, FOSSID_SCAN_OPTIONS, SCAN_DEFAULT_ARGS, connection_params
 from sca.tasks.fossid_project_report import FossIDProjectReportOperator
+from sca.tasks.lot_unit import add_lot_tasks
 from sca.tasks.portfolio import (
+    DEFAULT_LOT_SIZE,
     FOSSID_REPORT_TASK,
     ITEM_GROUP,
     PLAN_TASK,
@@ -36,11 +41,11 @@ from sca.tasks.portfolio import (
     portfolio_folder,
     publish,
 )
-from sca.tasks.scan_unit import add_unit_tasks
 
 DAG_ID = "sca_portfolio"
 FACTS = "{{{{ ti.xcom_pull(task_ids='" + PLAN_TASK + "', key='" + SERVER_FACTS + "')['{name}'] }}}}"
 REPORT = Asset(uri=f"sca://{DAG_ID}/report", name=f"{DAG_ID}_report")
+LOT_SIZE = int(os.environ.get("SCA_PORTFOLIO_LOT_SIZE", "").strip() or DEFAULT_LOT_SIZE)
 CRON = os.environ.get("SCA_PORTFOLIO_CRON", "0 2 * * *").strip()
 TIMEZONE = os.environ.get("SCA_PORTFOLIO_TIMEZONE", "UTC").strip() or "UTC"
 # The nightly run's portfolio (the param's default): a path, never read here, only in ``plan``.
@@ -105,6 +110,15 @@ PORTFOLIO = os.environ.get("SCA_PORTFOLIO", "include/portfolio.yaml").strip() or
         "fossid_max_age_days": Param(30, type=["number", "null"], minimum=0, title="FossID reuse window (days)"),
         "max_input_mb": Param(512, type="integer", minimum=1, maximum=10240, title="Input size limit (MiB)"),
         "stall_minutes": Param(30, type="number", minimum=0.5, title="Stalled run budget (minutes)"),
+        "lot_size": Param(
+            LOT_SIZE,
+            type="integer",
+            minimum=1,
+            maximum=100,
+            title="Items per lot",
+            description="Items each task instance takes through a stage: fewer task instances for the "
+            "scheduler; an item waits for its lot's slowest before its next stage.",
+        ),
         **connection_params(),
     },
 )
@@ -113,36 +127,30 @@ def sca_portfolio() -> None:
         "{{ params.portfolio }}",
         "{{ params.scancodeio_pipelines }}",
         **CONNECTION_ARGS,
+        lot_size="{{ params.lot_size }}",
     )
 
     @task_group(group_id=ITEM_GROUP)
-    def item(item_id: Any, input_value: Any, pipelines: Any, run_purldb: Any, run_fossid: Any) -> None:
-        add_unit_tasks(
+    def lot(items: Any) -> None:
+        add_lot_tasks(
             ITEM_GROUP,
-            input_value=input_value,
-            scancodeio_pipelines=pipelines,
+            items=items,
             scancodeio_formats=["json", "cyclonedx"],
-            run_purldb=run_purldb,
-            run_fossid=run_fossid,
             fossid_project="{{ params.fossid_project }}",
             fossid_scan_options="{{ params.fossid_scan_options }}",
-            fossid_reports=[],
             fossid_max_age_days="{{ params.fossid_max_age_days }}",
             scancodeio_max_age_days="{{ params.scancodeio_max_age_days }}",
             fail_level="{{ params.fail_level }}",
             gate_action="warn",
             max_input_mb="{{ params.max_input_mb }}",
             stall_minutes="{{ params.stall_minutes }}",
-            check_conf=False,
-            label=item_id,
             # checked and read once by plan: a reused item makes no remote call
-            check_pipelines=False,
             scancodeio_server_version=FACTS.format(name="scancodeio_version"),
             fossid_server_version=FACTS.format(name="fossid_version"),
             **CONNECTION_ARGS,
         )
 
-    items = item.expand_kwargs(planned)
+    items = lot.expand_kwargs(planned)
     fossid_report = FossIDProjectReportOperator(
         task_id=FOSSID_REPORT_TASK,
         trigger_rule="all_done",

@@ -1,6 +1,6 @@
 """The portfolio DAG file at scale, without the stack: parsing it makes no network call and reads
 no portfolio (so a 5,000-item portfolio costs the parse nothing), and the plan of 5,000 items is
-exactly what the mapped scan unit takes. (Parse time is measured by bench/, not asserted here.)"""
+exactly what the mapped lots take. (Parse time is measured by bench/, not asserted here.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from sca.core.portfolio import load_portfolio_text
-from sca.tasks.portfolio import item_arguments
+from sca.tasks.portfolio import item_arguments, lots
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ def test_parsing_makes_no_network_call_and_reads_no_portfolio(tmp_path: Path) ->
     assert small["serialized"] < 60_000  # the DAG itself; 5,000 items as JSON would be ~150 kB more
 
 
-def test_a_5000_item_plan_is_what_the_mapped_unit_takes(tmp_path: Path) -> None:
+def test_a_5000_item_plan_is_what_the_mapped_lots_take(tmp_path: Path) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     path = generated_portfolio(tmp_path / "portfolio-5000.json", 5000)
@@ -90,6 +90,7 @@ def test_a_5000_item_plan_is_what_the_mapped_unit_takes(tmp_path: Path) -> None:
     arguments = item_arguments(portfolio)
     assert len(arguments) == 5000
     assert arguments[4321] == {
+        "index": 4321,
         "item_id": "gen-04321",
         "input_value": "gen-04321.tgz",
         "pipelines": ["scan_single_package"],
@@ -98,19 +99,26 @@ def test_a_5000_item_plan_is_what_the_mapped_unit_takes(tmp_path: Path) -> None:
     }
     assert len({a["item_id"] for a in arguments}) == 5000
     # the XCom the api-server accepts: JSON-native and well under Airflow's default limits
-    assert len(json.dumps(arguments).encode()) < 1_000_000
+    planned = lots(arguments, 10)
+    assert len(json.dumps(planned).encode()) < 1_000_000
+    assert len(planned) == 500
+    assert planned[432] == {"items": arguments[4320:4330]}
+    assert [len(lot["items"]) for lot in lots(arguments[:23], 10)] == [10, 10, 3]
+    assert [len(lot["items"]) for lot in lots(arguments[:3], 1)] == [1, 1, 1]
 
     dag = DagBag(str(ROOT / "dags" / "sca_portfolio.py")).dags["sca_portfolio"]
-    group = dag.task_group_dict["item"]
-    # every key of a planned item reaches a task of the group, and the tasks take no other
-    assert mapped_keys(dag, "item") == set(arguments[0])
-    assert {t.task_id for t in dag.tasks if t.task_group and t.task_group.group_id == "item"} == {
-        "item.fetch",
-        "item.scancodeio",
-        "item.purldb",
-        "item.fossid",
-        "item.report",
+    group = dag.task_group_dict["lot"]
+    # the group maps the plan's lots; each task of the group takes the lot's items
+    assert mapped_keys(dag, "lot") == {"items"}
+    assert {t.task_id for t in dag.tasks if t.task_group and t.task_group.group_id == "lot"} == {
+        "lot.fetch",
+        "lot.scancodeio",
+        "lot.purldb",
+        "lot.fossid",
+        "lot.report",
     }
+    for stage in ("scancodeio", "purldb", "fossid", "report"):
+        assert dag.task_dict[f"lot.{stage}"].trigger_rule == "all_done"  # an item's failure stops no other
     assert [ref.task_id for ref, _ in group._expand_input.iter_references()] == ["plan"]
     assert dag.task_dict["publish"].trigger_rule == "all_done"
     assert dag.task_dict["fossid_project_report"].trigger_rule == "all_done"

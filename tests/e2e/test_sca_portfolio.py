@@ -35,7 +35,8 @@ DAG_ID = "sca_portfolio"
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = uuid.uuid4().hex[:8]
 FOSSID_PROJECT = f"test-portfolio-{SESSION}"
-ITEM_TASKS = ("item.fetch", "item.scancodeio", "item.purldb", "item.fossid", "item.report")
+STAGES = ("fetch", "scancodeio", "purldb", "fossid", "report")
+LOT_SIZE = 2  # four items: two lots, so an item's view of its lot is tested beyond the first
 
 
 def run_dir() -> Path:
@@ -115,9 +116,8 @@ def remote_counts() -> dict[str, int]:
 
 def run_night(airflow_api, portfolio: str, night: datetime) -> dict[str, Any]:
     airflow_api.wait_for_dag(DAG_ID)
-    run_id = airflow_api.trigger(
-        DAG_ID, {"portfolio": portfolio, "fossid_project": FOSSID_PROJECT}, logical_date=night.isoformat()
-    )["dag_run_id"]
+    conf = {"portfolio": portfolio, "fossid_project": FOSSID_PROJECT, "lot_size": LOT_SIZE}
+    run_id = airflow_api.trigger(DAG_ID, conf, logical_date=night.isoformat())["dag_run_id"]
     run = airflow_api.wait(DAG_ID, run_id, timeout=1500, interval=5)
     body = airflow_api.http.get_json(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 500})
     states: dict[str, dict[int, str]] = {}
@@ -126,6 +126,16 @@ def run_night(airflow_api, portfolio: str, night: datetime) -> dict[str, Any]:
         states.setdefault(ti["task_id"], {})[ti["map_index"]] = ti["state"]
         shown.setdefault(ti["task_id"], {})[ti["map_index"]] = ti.get("rendered_map_index")
     summary = airflow_api.xcom(DAG_ID, run_id, "publish") if states.get("publish", {}).get(-1) == "success" else None
+    # each item's outcome per stage (by its index in the portfolio), from its lot's return value
+    items: dict[str, dict[int, str]] = {}
+    for stage in STAGES:
+        for map_index in sorted(states.get(f"lot.{stage}", {})):
+            try:
+                entries = airflow_api.xcom(DAG_ID, run_id, f"lot.{stage}", map_index=map_index)
+            except Exception:  # noqa: BLE001 - a lot task that pushed nothing: its items show as absent
+                continue
+            for entry in entries:
+                items.setdefault(stage, {})[entry["index"]] = entry["state"]
     conn = connect()
     try:
         sha = {row["item_id"]: row["input_sha256"] for row in ledger.item_rows(conn, DAG_ID, run_id)}
@@ -135,6 +145,7 @@ def run_night(airflow_api, portfolio: str, night: datetime) -> dict[str, Any]:
         "run_id": run_id,
         "state": run["state"],
         "tasks": states,
+        "items": items,
         "shown": shown,
         "summary": summary,
         "input_sha256": sha,
@@ -190,21 +201,22 @@ def nights(airflow_api, inputs_base_url, tmp_path_factory) -> dict[str, Any]:
     return result
 
 
-def test_both_nights_succeed_with_every_item_task_done(nights) -> None:
+def test_both_nights_succeed_with_every_item_done_in_two_lots(nights) -> None:
     for night in ("night_1", "night_2"):
         result = nights[night]
         assert result["state"] == "success", result["tasks"]
-        for task_id in ("item.fetch", "item.scancodeio", "item.purldb", "item.report"):
-            assert result["tasks"][task_id] == dict.fromkeys(range(4), "success"), (night, task_id)
-        assert result["tasks"]["item.fossid"] == {0: "skipped", 1: "success", 2: "skipped", 3: "skipped"}
+        for stage in STAGES:
+            assert result["tasks"][f"lot.{stage}"] == {0: "success", 1: "success"}, (night, stage)
+        for stage in ("fetch", "scancodeio", "purldb", "report"):
+            assert result["items"][stage] == dict.fromkeys(range(4), "success"), (night, stage)
+        assert result["items"]["fossid"] == {0: "skipped", 1: "success", 2: "skipped", 3: "skipped"}
         assert result["tasks"]["fossid_project_report"] == {-1: "success"}
         assert result["summary"]["items"] == 4 and result["summary"]["failed"] == 0
 
 
-def test_each_map_index_is_shown_by_its_item_id(nights) -> None:
-    ids = {0: "six", 1: "npm-lib", 2: "by-url", 3: "colorama"}
-    for task_id in ("item.fetch", "item.scancodeio", "item.purldb", "item.report"):
-        assert nights["night_2"]["shown"][task_id] == ids, task_id
+def test_each_lot_is_shown_by_its_first_item_and_how_many_follow(nights) -> None:
+    for stage in STAGES:
+        assert nights["night_2"]["shown"][f"lot.{stage}"] == {0: "six +1", 1: "by-url +1"}, stage
 
 
 def test_the_second_night_rescans_only_the_changed_item(nights) -> None:
@@ -411,11 +423,16 @@ def test_a_broken_item_and_a_failing_tool_leave_the_others_complete(airflow_api,
     finally:
         requests.post(f"{fossid_url()}/_sandbox/config", json={"fail_scans": False}, timeout=10)
     assert result["state"] == "success", "an item's failure must not fail the night"
-    tasks = result["tasks"]
-    assert tasks["item.fetch"] == {0: "success", 1: "failed", 2: "success"}
-    assert tasks["item.fossid"] == {0: "skipped", 1: "upstream_failed", 2: "failed"}
-    assert tasks["item.report"] == dict.fromkeys(range(3), "success")
-    assert tasks["item.scancodeio"][2] == "success" and tasks["item.purldb"][2] == "success"
+    # lots of two: ("six", "missing") and ("fossid-fails",); a lot with a failed item shows failed
+    tasks, items = result["tasks"], result["items"]
+    assert tasks["lot.fetch"] == {0: "failed", 1: "success"}
+    assert tasks["lot.fossid"] == {0: "success", 1: "failed"}
+    assert tasks["lot.scancodeio"] == tasks["lot.purldb"] == tasks["lot.report"] == {0: "success", 1: "success"}
+    assert items["fetch"] == {0: "success", 1: "failed", 2: "success"}
+    assert items["fossid"] == {0: "skipped", 1: "upstream_failed", 2: "failed"}
+    assert items["scancodeio"] == {0: "success", 1: "upstream_failed", 2: "success"}
+    assert items["report"] == dict.fromkeys(range(3), "success")
+    assert items["purldb"][2] == "success"
     summary = result["summary"]
     assert (summary["items"], summary["done"], summary["failed"]) == (3, 1, 2)
     failed = {(row["item_id"], row["stage"]): row["reason"] for row in read_csv(summary, "failed_items.csv")}

@@ -1,6 +1,7 @@
-"""A 5,000-item portfolio on the real stack, at plan level: the plan task's XCom is accepted by the
-api-server (over Airflow's default max_map_length of 1,024), and the scheduler expands the mapped
-scan unit to 5,000 map indexes of each of its five tasks. The run is then marked failed, before the
+"""A 5,000-item portfolio on the real stack, at plan level, in lots of one item (the most map
+indexes a portfolio can make): the plan task's XCom is accepted by the api-server (over Airflow's
+default max_map_length of 1,024), and the scheduler expands the mapped lots to 5,000 map indexes
+of each of their five tasks. The run is then marked failed, before the
 items (generated names of files that do not exist) could do anything but fail at their fetch."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sca.store.db import connect
 
 DAG_ID = "sca_portfolio"
 COUNT = 5000
-UNIT_TASKS = ("item.fetch", "item.scancodeio", "item.purldb", "item.fossid", "item.report")
+UNIT_TASKS = ("lot.fetch", "lot.scancodeio", "lot.purldb", "lot.fossid", "lot.report")
 
 
 def count_tis(airflow_api, run_id: str, task_id: str) -> int:
@@ -24,12 +25,12 @@ def count_tis(airflow_api, run_id: str, task_id: str) -> int:
     return int(body["total_entries"])
 
 
-def test_5000_items_expand_into_5000_units(airflow_api, tmp_path: Path) -> None:
+def test_5000_items_in_lots_of_one_expand_into_5000_map_indexes(airflow_api, tmp_path: Path) -> None:
     items = [{"id": f"gen-{i:05d}", "input": f"generated-absent-{i:05d}.tgz"} for i in range(COUNT)]
     path = tmp_path / "portfolio-5000.json"
     path.write_text(json.dumps({"name": "generated-5000", "items": items}))
     airflow_api.wait_for_dag(DAG_ID)
-    run_id = airflow_api.trigger(DAG_ID, {"portfolio": str(path)})["dag_run_id"]
+    run_id = airflow_api.trigger(DAG_ID, {"portfolio": str(path), "lot_size": 1})["dag_run_id"]
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -54,7 +55,16 @@ def test_5000_items_expand_into_5000_units(airflow_api, tmp_path: Path) -> None:
             time.sleep(5)
         assert stopped.status_code == 200, stopped.text[:500]
     planned = airflow_api.xcom(DAG_ID, run_id, "plan")
-    assert len(planned) == COUNT and planned[COUNT - 1]["item_id"] == "gen-04999"
+    assert len(planned) == COUNT and planned[COUNT - 1]["items"] == [
+        {
+            "index": COUNT - 1,
+            "item_id": "gen-04999",
+            "input_value": "generated-absent-04999.tgz",
+            "pipelines": ["scan_single_package"],
+            "run_purldb": True,
+            "run_fossid": True,
+        }
+    ]
     conn = connect()
     try:
         info = ledger.run_info(conn, DAG_ID, run_id)

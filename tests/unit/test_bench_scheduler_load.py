@@ -28,14 +28,14 @@ def test_load_counts_only_the_window() -> None:
         # before the window (plan): ignored
         {"task_id": "plan", "queued_when": stamp(base + 1), "start_date": stamp(base + 1.1)},
         # round at +20: a fetch and a scan start
-        {"task_id": "item.fetch", "queued_when": stamp(base + 20), "start_date": stamp(base + 20.5)},
-        {"task_id": "item.scancodeio", "queued_when": stamp(base + 20.1), "start_date": stamp(base + 21)},
+        {"task_id": "lot.fetch", "queued_when": stamp(base + 20), "start_date": stamp(base + 20.5)},
+        {"task_id": "lot.scancodeio", "queued_when": stamp(base + 20.1), "start_date": stamp(base + 21)},
         # round at +46 (26 s later), a scan starts
-        {"task_id": "item.scancodeio", "queued_when": stamp(base + 46), "start_date": stamp(base + 46.3)},
+        {"task_id": "lot.scancodeio", "queued_when": stamp(base + 46), "start_date": stamp(base + 46.3)},
         # round at +80 (34 s later), a report starts
-        {"task_id": "item.report", "queued_when": stamp(base + 80), "start_date": stamp(base + 80.2)},
+        {"task_id": "lot.report", "queued_when": stamp(base + 80), "start_date": stamp(base + 80.2)},
         # never queued
-        {"task_id": "item.purldb", "queued_when": None, "start_date": None},
+        {"task_id": "lot.purldb", "queued_when": None, "start_date": None},
     ]
     load = load_of(rows, "run-1", items=1, began=base, window=(base + 10, base + 130))
     assert load == Load(
@@ -55,7 +55,7 @@ def test_load_counts_only_the_window() -> None:
 def test_sampled_stamps_add_the_rounds_a_requeue_overwrote() -> None:
     base = 1_800_000_000.0
     # a scan queued at +20, deferred, queued again at +70: only +70 is left on the row
-    rows = [{"task_id": "item.scancodeio", "queued_when": stamp(base + 70), "start_date": stamp(base + 20.4)}]
+    rows = [{"task_id": "lot.scancodeio", "queued_when": stamp(base + 70), "start_date": stamp(base + 20.4)}]
     without = load_of(rows, "r", items=1, began=base, window=(base + 10, base + 130))
     with_samples = load_of(rows, "r", 1, base, (base + 10, base + 130), sampled_queued=[base + 20, base + 70])
     assert (without.rounds, with_samples.rounds) == (1, 2)

@@ -60,8 +60,10 @@ class AirflowAPI:
         body = self.http.get_json(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
         return list(body["task_instances"])
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        body = self.http.get_json(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+        body = self.http.get_json(
+            f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}", params={"map_index": map_index}
+        )
         return body["value"]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:

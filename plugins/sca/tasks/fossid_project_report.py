@@ -22,7 +22,7 @@ from sca.store.artefacts import ArtefactStore
 
 class FossIDProjectReportOperator(FossIDReportsOperator):
     """``projects/generate_report`` for each type, stored under ``<folder>/fossid-projects-<type>.<ext>``.
-    Skipped when no item of the night uses FossID (the plan task's XCom says which do)."""
+    Skipped when no item of the night uses FossID (the plan task's XCom, its lots, says which do)."""
 
     template_fields: Sequence[str] = (*FossIDReportsOperator.template_fields, "folder", "plan_task_id")
 
@@ -45,8 +45,8 @@ class FossIDProjectReportOperator(FossIDReportsOperator):
         return {"uri": ref.uri, "bytes": ref.size, "sha256": ref.sha256}
 
     def execute(self, context: Context) -> dict[str, Any]:
-        planned = context["ti"].xcom_pull(task_ids=self.plan_task_id) or []
-        if not any(item.get("run_fossid") for item in planned):
+        lots = context["ti"].xcom_pull(task_ids=self.plan_task_id) or []
+        if not any(item.get("run_fossid") for lot in lots for item in lot.get("items", ())):
             raise AirflowSkipException("no item of this portfolio uses FossID")
         if not self.report_types:
             raise AirflowSkipException("no FossID project report type asked for")

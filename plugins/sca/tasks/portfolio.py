@@ -18,7 +18,7 @@ from airflow.sdk import get_current_context
 
 from sca.core.portfolio import Portfolio
 
-ITEM_GROUP = "item"
+ITEM_GROUP = "lot"  # the mapped group: one map index per lot of items (sca.tasks.lot)
 PLAN_TASK = "plan"
 FOSSID_REPORT_TASK = "fossid_project_report"
 REPORT_FOLDER = "portfolio"
@@ -70,18 +70,30 @@ def max_map_length() -> int:
     return conf.getint("core", "max_map_length", fallback=1024)
 
 
+DEFAULT_LOT_SIZE = 10
+
+
 def item_arguments(portfolio: Portfolio) -> list[dict[str, Any]]:
-    """The mapped unit's arguments, one dict per item (``expand_kwargs``): small, JSON-native."""
+    """Each item's arguments for its lot's tasks: small, JSON-native; ``index`` is its place in the
+    portfolio (its scan's map index, whatever the lot size)."""
     return [
         {
+            "index": index,
             "item_id": item.id,
             "input_value": item.input,
             "pipelines": list(item.pipelines),
             "run_purldb": item.uses("purldb"),
             "run_fossid": item.uses("fossid"),
         }
-        for item in portfolio.items
+        for index, item in enumerate(portfolio.items)
     ]
+
+
+def lots(items: list[dict[str, Any]], lot_size: int) -> list[dict[str, Any]]:
+    """The mapped group's arguments (``expand_kwargs``): the items in portfolio order, ``lot_size``
+    to a lot. Items are not sorted by size or tool: one slow item delays only its own lot's next stage."""
+    size = max(1, int(lot_size))
+    return [{"items": items[start : start + size]} for start in range(0, len(items), size)]
 
 
 SERVER_FACTS = "server_facts"  # plan's XCom key: the services' versions, read once per night
@@ -130,8 +142,10 @@ def plan(
     scancodeio_conn_id: str = "scancodeio_default",
     fossid_conn_id: str = "fossid_default",
     purldb_conn_id: str = "purldb_default",
+    lot_size: int | str = DEFAULT_LOT_SIZE,
 ) -> list[dict[str, Any]]:
-    """Check the run's conf and the whole portfolio before anything is scanned; record the plan."""
+    """Check the run's conf and the whole portfolio before anything is scanned; record the plan;
+    hand the items to the mapped group ``lot_size`` at a time."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from sca.common.airflow_conn import require_connections
@@ -161,11 +175,13 @@ def plan(
         facts = server_facts(parsed, scancodeio_conn_id, fossid_conn_id)
     except (PortfolioError, InputError) as exc:
         raise AirflowFailException(f"{exc} (not retried: fix the portfolio)") from exc
-    limit = max_map_length()
-    if len(parsed) > limit:
+    limit, size = max_map_length(), int(lot_size)
+    planned = lots(item_arguments(parsed), size)
+    if len(planned) > limit:
         raise AirflowFailException(
-            f"portfolio {source} has {len(parsed)} items, over [core] max_map_length = {limit}: "
-            "raise it (AIRFLOW__CORE__MAX_MAP_LENGTH) on the api-server and the scheduler"
+            f"portfolio {source} has {len(parsed)} items, {len(planned)} lots of {size}, over [core] "
+            f"max_map_length = {limit}: raise the lot size or AIRFLOW__CORE__MAX_MAP_LENGTH (on the "
+            "api-server and the scheduler)"
         )
     night = night_of(context)
     conn = hook_connection()
@@ -185,8 +201,9 @@ def plan(
     print(f"Portfolio {parsed.name!r} ({source}): {len(parsed)} items for the night of {night.isoformat()}")
     print(f"Items per tool: {tools}; the plan (inputs without credentials) is kept at {stored.uri}")
     print(f"Pipelines checked; server versions for the night: {facts}")
+    print(f"{len(planned)} lots of up to {size} items (the lot_size param)")
     ti.xcom_push(SERVER_FACTS, facts)
-    return item_arguments(parsed)
+    return planned
 
 
 def portfolio_folder(dag_id: str, run_id: str) -> str:

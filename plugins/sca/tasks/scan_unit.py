@@ -73,6 +73,7 @@ def fetch_into_store(
     scancodeio_conn_id: str = "scancodeio_default",
     purldb_conn_id: str = "purldb_default",
     fossid_conn_id: str = "fossid_default",
+    context: Any = None,
 ) -> dict[str, Any]:
     """Validate, then fetch: the run's conf (unknown keys), the pipelines against the ScanCode.io
     server's list, then the input's bytes (empty, a web page, an archive that does not open).
@@ -91,7 +92,7 @@ def fetch_into_store(
     from sca.store.fetch_validators import WarehouseValidators
     from sca.tasks.unit_base import FETCH_TOOL, WorkFolder, error_reason, map_index_of, scan_id_from_context
 
-    context = get_current_context()
+    context = context or get_current_context()  # a lot passes its item's view of the task instance
     ti = context["ti"]
     scan_id = scan_id_from_context(context, unit_id)
     conn = hook_connection()
@@ -161,6 +162,7 @@ def conclude(
     fail_level: str,
     gate_action: str,
     label: str | None = None,
+    context: Any = None,
 ) -> dict[str, Any]:
     """Gate → warehouse load → reports → Asset events, from whatever the tool tasks recorded.
     ``label`` names the unit's report folder within the run (a portfolio item's id)."""
@@ -173,7 +175,7 @@ def conclude(
     from sca.store.db import hook_connection
     from sca.tasks.unit_base import FETCH_TOOL, as_bool, map_index_of, pull_same_index, scan_id_from_context
 
-    context = get_current_context()
+    context = context or get_current_context()  # a lot passes its item's view of the task instance
     ti = context["ti"]
     scan_id = scan_id_from_context(context, unit_id)
     source = redact_url(str(source))
@@ -262,7 +264,7 @@ def conclude(
     for tool, counts in loaded.items():
         print(f"Warehouse: {tool} rows {counts}")
     print(f"Report: {refs['summary.md'].uri}")
-    for asset in context["task"].outlets:
+    for asset in getattr(context.get("task"), "outlets", None) or ():
         context["outlet_events"][asset].extra = {
             "scan_id": scan_id,
             "report": refs["summary.json"].uri,

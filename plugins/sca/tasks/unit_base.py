@@ -151,6 +151,10 @@ class ScanUnitOperator(BaseOperator):
 
     # -- the outcome ----------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
+        return self.start(context)
+
+    def start(self, context: Context) -> dict[str, Any]:
+        """What ``execute`` does; a lot (sca.tasks.lot) calls it for each of its items."""
         if not as_bool(self.enabled):
             self.record(context, ToolRun(self.tool, ToolStatus.SKIPPED, reason="switched off for this run"))
             raise AirflowSkipException(f"{self.tool} is switched off for this run")
