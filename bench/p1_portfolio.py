@@ -27,11 +27,11 @@ removed at the end; items name them relative to the inputs folder.
   service task instances (scancodeio, purldb, fossid: submitting or storing results) and the
   deferred ones (no slot) are shown beside it.
 
-N defaults to 100 (``SCA_BENCH_P1_ITEMS``): with C = 5 and S = 24 s the ScanCode.io sandbox has
-480 s of work. ``SCA_BENCH_P1_ITEMS=1000`` runs the issue's size, but not in useful time with
-today's single mapped run: the scheduler evaluates every unfinished task instance of the run in
-each loop, and with 5,003 of them the loops that queued work came about 27 s apart (2026-11-26:
-16 items fetched in the first 4 minutes, ``bench/results/p1-1000-attempt.md``;
+N defaults to 1,000 (``SCA_BENCH_P1_ITEMS``), the issue's size, with C = 10 workers
+(``SCA_BENCH_P1_WORKERS``) and S = 10 s (``SCA_BENCH_P1_SCAN_SECONDS``): 1,000 s of work for the
+ScanCode.io sandbox, which keeps ``make bench`` within its 30 minutes. Until the portfolio ran in
+lots, a 1,000-item run did not get going (one task instance per item and stage, 5,003 in the run:
+the scheduler's loops came about 27 s apart, ``bench/results/p1-1000-attempt.md``;
 ``bench/scheduler_load.py`` measures the gap between scheduling rounds against N).
 
 P1's note splits the wall time beyond Σ scan ÷ C (``lost_time``): the trigger to the first
@@ -77,6 +77,8 @@ from bench.processes import server
 DAG_ID = "sca_portfolio"
 ITEMS_ENV = "SCA_BENCH_P1_ITEMS"
 LOT_ENV = "SCA_BENCH_P1_LOT_SIZE"
+WORKERS_ENV = "SCA_BENCH_P1_WORKERS"  # the ScanCode.io sandbox's concurrency C
+SCAN_ENV = "SCA_BENCH_P1_SCAN_SECONDS"  # S, every ScanCode.io scan's time
 CONN_IDS = {
     "scancodeio_conn_id": "bench_p1_scancodeio",
     "purldb_conn_id": "bench_p1_purldb",
@@ -100,7 +102,7 @@ class Sizes:
     fossid_queue_s: float
     sequential_k: int
     warmup_s: float
-    lot_size: int
+    lot_size: int = 10  # the portfolio's lot_size: items per task instance and stage
 
     @property
     def ideal_s(self) -> float:
@@ -110,10 +112,13 @@ class Sizes:
 def sizes(smoke: bool) -> Sizes:
     if smoke:
         return Sizes(4, 2, 2.0, 1.0, 0.5, 1, 5.0, 2)  # the whole smoke run stays near 2 minutes
-    items = int(os.environ.get(ITEMS_ENV) or 100)
+    items = int(os.environ.get(ITEMS_ENV) or 1000)
     if items < 1:
         raise ValueError(f"{ITEMS_ENV} must be a positive number of items, not {items}")
-    return Sizes(items, 5, 24.0, 18.0, 1.0, 5, 30.0, int(os.environ.get(LOT_ENV) or 10))
+    workers = int(os.environ.get(WORKERS_ENV) or 10)
+    scan_s = float(os.environ.get(SCAN_ENV) or 10.0)
+    # FossID scans a little faster than ScanCode.io (which stays the bottleneck), P1b samples 5 items
+    return Sizes(items, workers, scan_s, 0.8 * scan_s, 1.0, 5, 30.0, int(os.environ.get(LOT_ENV) or 10))
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -593,7 +598,7 @@ def rows_of(m: Measured) -> list[Row]:
                 f"{lost.before_first_queue:.0f} s, sandbox workers idle with no run waiting "
                 f"{lost.idle_starved:.0f} s (÷ C), idle with runs waiting {lost.idle_other:.0f} s, last scan end → "
                 f"run end {lost.after_last_end:.0f} s; most runs waiting {lost.max_waiting}; {cpu}; "
-                f"1,000 items: {ITEMS_ENV}=1000"
+                f"lots of {size.lot_size}"
             ),
         ),
         Row(

@@ -1,6 +1,6 @@
 """``python -m bench.scheduler_load`` at a tiny size on the stack, so the diagnostic cannot rot: it
 triggers ``sca_portfolio`` against P1's sandboxes, measures, ends the run and cleans up. Pinned:
-the run's task instances (plan, 5 per item, the FossID project report, publish), that rounds
+the run's task instances (plan, 5 per lot, the FossID project report, publish; 3 items in lots of 2), that rounds
 were seen, and that nothing is left behind: the run failed with none of its tasks still going,
 its scans in flight closed in the ledger (so the watchdog has nothing to chase), the connections
 and inputs gone. If it overruns, it gets a SIGTERM (its clean-up runs), never a SIGKILL."""
@@ -21,7 +21,7 @@ REASON = "bench.scheduler_load failed this run on purpose; its sandboxes are sto
 
 
 def run_bench(out: Path, budget_s: float) -> tuple[int, str]:
-    args = ["--items", "3", "--window", "25", "--plan-timeout", "240", "--out", str(out)]
+    args = ["--items", "3", "--lot-size", "2", "--window", "25", "--plan-timeout", "240", "--out", str(out)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.scheduler_load", *args],
         cwd=ROOT,
@@ -45,10 +45,10 @@ def test_scheduler_load_measures_a_small_run_and_cleans_up(tmp_path: Path) -> No
     assert code == 0, output[-6000:]
     (load,) = json.loads(out.read_text())["loads"]
     assert load["items"] == 3
-    assert load["task_instances"] == 1 + 5 * 3 + 2
+    assert load["task_instances"] == 1 + 5 * 2 + 2
     assert load["rounds"] >= 1
     assert load["started_per_min"] > 0
-    assert "| 3 | 18 | " in out.with_suffix(".md").read_text()
+    assert "| 3 | 13 | " in out.with_suffix(".md").read_text()
 
     from bench.airflow_rest import airflow_api
     from bench.p1_portfolio import CONN_IDS

@@ -56,3 +56,21 @@ def test_a_run_stopped_while_queued_leaves_the_queue_at_its_end() -> None:
 
 def test_no_queued_run_means_the_whole_wall_came_before_one() -> None:
     assert lost_time([], workers=5, began=0.0, ended=9.0) == Lost(9.0, 0.0, 0.0, 0.0, 0)
+
+
+def test_a_lot_holds_a_slot_for_waiting_scans_only_once_done_submitting() -> None:
+    from bench.p1_portfolio import Sample, Window, waiting_in_slot
+
+    # lots of 3: lot 0 = items 0-2, lot 1 = items 3-5. At t = 100:
+    windows = {
+        0: Window(80.0, None),  # lot 0 submitted its three runs by 90: done 10 s ago, still running
+        1: Window(85.0, None),
+        2: Window(90.0, None),
+        3: Window(97.0, None),  # lot 1 still submitting (its latest run queued 3 s ago, item 5 not yet)
+        4: Window(98.0, None),
+    }
+    running = [("lot.scancodeio", 0), ("lot.scancodeio", 1), ("lot.purldb", 0), ("lot.scancodeio", 2)]
+    assert waiting_in_slot(Sample(100.0, running, 0), windows, after_s=5.0, lot_size=3) == 1
+    # every run of lot 0 ended: its running task stores results, it does not wait
+    ended = {i: Window(w.queued, 99.0) for i, w in windows.items() if i < 3}
+    assert waiting_in_slot(Sample(100.0, running, 0), {**windows, **ended}, after_s=5.0, lot_size=3) == 0

@@ -109,61 +109,44 @@ def add_lot_tasks(
         fossid_conn_id=fossid_conn_id,
     )
     shared = {"unit_id": UNIT_ID, "input_task_id": fetch_id}
-    tool_shown: dict[str, Any] = {"map_index_template": "{{ task.items[0]['item_id'] }} +{{ task.items | length - 1 }}"}
-    scancodeio = LotToolOperator(
-        task_id="scancodeio",
-        item_operator_class=ScanCodeIOScanOperator,
-        group_id=group_id,
-        items=items,
-        common={
-            **shared,
-            "formats": scancodeio_formats,
-            "labels": [UNIT_ID],
-            "max_age_days": scancodeio_max_age_days,
-            "stall_minutes": stall_minutes,
-            "server_version": scancodeio_server_version,
-            "pipelines_checked": True,
-            "scancodeio_conn_id": scancodeio_conn_id,
-        },
-        item_fields={"pipelines": "pipelines"},
-        item_upstream=[fetch_id],
-        pool="scancodeio",
-        trigger_rule="all_done",
-        **tool_shown,
-    )
-    purldb = LotToolOperator(
-        task_id="purldb",
-        item_operator_class=PurlDBMatchScanOperator,
-        group_id=group_id,
-        items=items,
-        common={**shared, "scancodeio_task_id": scancodeio_id, "purldb_conn_id": purldb_conn_id},
-        item_fields={"enabled": "run_purldb"},
-        # not ScanCode.io's: an item it did not scan is recorded as "not run" by the PurlDB task
-        item_upstream=[fetch_id],
-        pool="purldb",
-        trigger_rule="all_done",
-        **tool_shown,
-    )
-    fossid = LotToolOperator(
-        task_id="fossid",
-        item_operator_class=FossIDScanOperator,
-        group_id=group_id,
-        items=items,
-        common={
-            **shared,
-            "project_code": fossid_project,
-            "scan_options": fossid_scan_options,
-            "report_types": [],
-            "max_age_days": fossid_max_age_days,
-            "server_version": fossid_server_version,
-            "fossid_conn_id": fossid_conn_id,
-        },
-        item_fields={"enabled": "run_fossid"},
-        item_upstream=[fetch_id],
-        pool="fossid",
-        trigger_rule="all_done",
-        **tool_shown,
-    )
+
+    def stage(tool: str, operator_class: type, common: dict[str, Any], item_fields: dict[str, str]) -> Any:
+        # each stage runs for the items fetched (not only those ScanCode.io scanned: PurlDB records
+        # an item ScanCode.io did not scan as "not run"), whatever happened to the lot's others
+        return LotToolOperator(
+            task_id=tool,
+            item_operator_class=operator_class,
+            group_id=group_id,
+            items=items,
+            common={**shared, **common},
+            item_fields=item_fields,
+            item_upstream=[fetch_id],
+            pool=tool,
+            trigger_rule="all_done",
+            map_index_template="{{ task.items[0]['item_id'] }} +{{ task.items | length - 1 }}",
+        )
+
+    scancodeio_settings = {
+        "formats": scancodeio_formats,
+        "labels": [UNIT_ID],
+        "max_age_days": scancodeio_max_age_days,
+        "stall_minutes": stall_minutes,
+        "server_version": scancodeio_server_version,
+        "pipelines_checked": True,
+        "scancodeio_conn_id": scancodeio_conn_id,
+    }
+    scancodeio = stage("scancodeio", ScanCodeIOScanOperator, scancodeio_settings, {"pipelines": "pipelines"})
+    purldb_settings = {"scancodeio_task_id": scancodeio_id, "purldb_conn_id": purldb_conn_id}
+    purldb = stage("purldb", PurlDBMatchScanOperator, purldb_settings, {"enabled": "run_purldb"})
+    fossid_settings = {
+        "project_code": fossid_project,
+        "scan_options": fossid_scan_options,
+        "report_types": [],
+        "max_age_days": fossid_max_age_days,
+        "server_version": fossid_server_version,
+        "fossid_conn_id": fossid_conn_id,
+    }
+    fossid = stage("fossid", FossIDScanOperator, fossid_settings, {"enabled": "run_fossid"})
     report = task(task_id="report", trigger_rule="all_done", multiple_outputs=False, **shown)(report_lot)(
         group_id, items=items, fail_level=fail_level, gate_action=gate_action
     )
