@@ -30,6 +30,17 @@ def stat_fields(pid: int) -> list[str] | None:
     return text.rsplit(")", 1)[1].split()
 
 
+def running(pid: int) -> bool:
+    """The process exists and has not exited: a zombie (exited, not yet reaped) is not running."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def parent_of(pid: int) -> int | None:
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[1])  # field 4
+
+
 def snapshot(sessions: Iterable[int]) -> Snapshot:
     wanted = set(sessions)
     taken: Snapshot = {}
@@ -61,7 +72,7 @@ def airflow_sessions(run_dir: Path) -> dict[str, int]:
     leaders = {}
     for pid_file in sorted((run_dir / "pids").glob("airflow-*.pid")):
         pid = int(pid_file.read_text().split()[0])
-        if stat_fields(pid) is not None:
+        if running(pid):
             leaders[pid_file.stem] = pid
     if not leaders:
         raise RuntimeError(f"no running Airflow component recorded in {run_dir / 'pids'}: is the stack up?")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bench.cpu import running
 from tests.conftest import ROOT, require_env
 
 pytestmark = pytest.mark.disruptive  # restarts every Airflow component, twice
@@ -44,9 +45,7 @@ def switch_executor(executor: str) -> None:
 def live_workers() -> set[str]:
     names = set()
     for pid_file in (run_dir() / "pids").glob("airflow-celery-worker-*.pid"):
-        pid = int(pid_file.read_text())
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and stat.read_text().split()[2] != "Z":
+        if running(int(pid_file.read_text())):  # a zombie worker is not live
             names.add(pid_file.stem.removeprefix("airflow-celery-"))
     return names
 

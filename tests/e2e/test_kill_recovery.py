@@ -27,6 +27,7 @@ import psycopg2
 import pytest
 import requests
 
+from bench.cpu import parent_of, running
 from sca.fossid.client import FossIDClient
 from tests.conftest import ROOT, require_env, scio_settings
 
@@ -106,14 +107,6 @@ def stack_processes() -> list[str]:
 def scheduler_pid() -> int:
     """The scheduler's own process (stack/supervise.sh leads its session and names it in .child)."""
     return int((run_dir() / "pids" / "airflow-scheduler.child").read_text())
-
-
-def alive(pid: int) -> bool:
-    """A zombie (exited, not yet reaped by an init that does not reap) is not alive."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def make_up() -> None:
@@ -259,14 +252,14 @@ def test_the_scheduler_crashing_mid_run_is_started_again(airflow_api, tag: str, 
     log_offset = log_file.stat().st_size
     crashed = scheduler_pid()
     with scheduler_queries_refused():
-        wait_until("the scheduler to exit", lambda: not alive(crashed), timeout=120, interval=0.1)
+        wait_until("the scheduler to exit", lambda: not running(crashed), timeout=120, interval=0.1)
     restarted = wait_until(
         "a new scheduler process",
-        lambda: (pid := scheduler_pid_if_any()) not in (None, crashed) and alive(pid) and pid,
+        lambda: (pid := scheduler_pid_if_any()) not in (None, crashed) and running(pid) and pid,
         timeout=30,
         interval=0.2,
     )
-    assert alive(supervisor), "the same supervisor runs the new scheduler"
+    assert running(supervisor), "the same supervisor runs the new scheduler"
     assert parent_of(restarted) == supervisor
     with log_file.open("rb") as log:
         log.seek(log_offset)
@@ -279,10 +272,6 @@ def scheduler_pid_if_any() -> int | None:
         return scheduler_pid()
     except (FileNotFoundError, ValueError):  # between the crash and the restart
         return None
-
-
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def test_a_task_process_killed_after_it_submitted(airflow_api, tag: str) -> None:
@@ -338,7 +327,7 @@ def test_make_down_after_a_killed_scheduler_leaves_no_process() -> None:
     os.kill(scheduler, signal.SIGKILL)
     time.sleep(2)
     assert len([p for p in stack_processes() if "LocalExecutor" in p]) == 8, "the workers outlive it"
-    assert not alive(supervisor), "a scheduler killed by a signal is not restarted: its supervisor exits"
+    assert not running(supervisor), "a scheduler killed by a signal is not restarted: its supervisor exits"
     subprocess.run(["make", "down"], cwd=ROOT, check=True, capture_output=True, timeout=300)
     assert stack_processes() == [], "make down must leave no process of the stack"
 

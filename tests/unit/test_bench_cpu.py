@@ -163,3 +163,22 @@ def test_component_processes_reads_the_supervisors_child_files(tmp_path: Path) -
     (pids / "airflow-triggerer.child").write_text("")  # being restarted
     (pids / "airflow-scheduler.pid").write_text("4320\n")
     assert component_processes(tmp_path) == {"airflow-scheduler": 4321}
+
+
+def test_a_zombie_is_not_running_and_its_parent_is_known() -> None:
+    import os
+    import time
+
+    from bench.cpu import parent_of, running
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert parent_of(child.pid) == os.getpid()
+        deadline = time.monotonic() + 30
+        while running(child.pid):  # exits at once; not reaped until wait(): a zombie meanwhile
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.05)
+        assert Path(f"/proc/{child.pid}/stat").exists()  # still there, as a zombie
+    finally:
+        child.wait()
+    assert not running(child.pid) and parent_of(child.pid) is None
