@@ -117,3 +117,19 @@ def test_a_lot_without_items_is_refused() -> None:
         assert str(exc) == "a lot's trigger needs at least one item's trigger"
     else:
         raise AssertionError("an empty lot was accepted")
+
+
+def test_an_item_whose_trigger_cannot_be_built_gets_an_error_event() -> None:
+    trigger = LotTrigger({"0": ["sca.common.no_such_module.Trigger", {}], "1": spec("b", 0.0)})
+    assert asyncio.run(events_of(trigger)) == [
+        {
+            "events": {
+                "0": {
+                    "status": "error",
+                    "message": "its wait could not start: ModuleNotFoundError: "
+                    "No module named 'sca.common.no_such_module'",
+                },
+                "1": {"status": "success", "name": "b"},
+            }
+        }
+    ]

@@ -5,10 +5,10 @@ item's own task would have deferred with), runs them side by side in the trigger
 event when every one of them has yielded its first: ``{"events": {position: event payload}}``.
 Serializes only primitives; async I/O only (the items' triggers are ours and poll with aiohttp).
 
-An item's trigger that raises is reported as its event ``{"status": "error", "message": …}``,
-which every tool task's resume reads as a failed wait; the other items go on. When the lot's
-task is killed while deferred (marked failed or cleared), each item's trigger that has not fired
-is told (``on_kill``), so each stops its own remote work.
+An item's trigger that raises, or cannot be built, is reported as its event ``{"status":
+"error", "message": …}``, which every tool task's resume reads as a failed wait; the other items
+go on. When the lot's task is killed while deferred (marked failed or cleared), each item's
+trigger that has not fired is told (``on_kill``), so each stops its own remote work.
 """
 
 from __future__ import annotations
@@ -37,15 +37,20 @@ class LotTrigger(BaseTrigger):
             str(position): [str(spec[0]), dict(spec[1])] for position, spec in triggers.items()
         }
         self._inner: dict[str, BaseTrigger] = {}
+        self._broken: dict[str, str] = {}  # position → why its trigger could not be built
         self.fired = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("sca.common.lot_trigger.LotTrigger", {"triggers": self.triggers})
 
     def inner(self) -> dict[str, BaseTrigger]:
-        if not self._inner:
+        if not self._inner and not self._broken:
             for position, (classpath, kwargs) in self.triggers.items():
-                trigger = trigger_from(str(classpath), dict(kwargs))
+                try:
+                    trigger = trigger_from(str(classpath), dict(kwargs))
+                except Exception as exc:  # noqa: BLE001 - that item's wait fails, not the lot's
+                    self._broken[position] = f"its wait could not start: {type(exc).__name__}: {exc}"[:2000]
+                    continue
                 # the lot's task instance stands for each item's (on_kill reads its state)
                 trigger.task_instance = getattr(self, "task_instance", None)
                 self._inner[position] = trigger
@@ -64,7 +69,7 @@ class LotTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         waits = [asyncio.create_task(self._first_event(p, t)) for p, t in self.inner().items()]
-        events: dict[str, Any] = {}
+        events: dict[str, Any] = {p: {"status": "error", "message": why} for p, why in self._broken.items()}
         try:
             for finished in asyncio.as_completed(waits):
                 position, payload = await finished

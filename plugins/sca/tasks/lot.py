@@ -12,14 +12,20 @@ stage), so a 1,000-item night cannot be one task instance per item. A lot task r
   then defers once on ``LotTrigger``, which waits for all k in the triggerer; the resume finishes
   each item (or defers again for those whose run needs another wait);
 - an item that fails never stops the others: every item ends ``success``, ``skipped``,
-  ``failed`` (its error recorded in the warehouse, as before) or ``upstream_failed``. The lot's
-  return value lists them in order; the task then fails if one of its own items failed (retried
-  when one failure was transient: the retry re-attaches, the ledger reusing what already ended),
-  so the UI shows the lot red and its log names the items. The next stages run ``all_done``.
+  ``failed`` (its error recorded in the warehouse, as before) or ``upstream_failed``. A failure
+  that may be transient (not a 4xx, a bad input or a remote run that ended failed) is tried again
+  within the same execution, ``ITEM_TRIES`` times in all, re-attaching through the ledger; the
+  task is never retried for an item, so a retry cannot run again the items that ended. The lot's
+  return value lists the outcomes in order; the task then fails (not retried) if one of its own
+  items failed, so the UI shows the lot red and its log names the items. The next stages run
+  ``all_done``. Task retries remain for a lost execution (a killed worker): they re-attach.
+- an item waits for the slowest of its lot at each wait (a pipeline, a FossID stage), and its own
+  wait deadline runs meanwhile: the deadlines are hours, the lot's waits minutes.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
@@ -33,14 +39,8 @@ from sca.tasks.unit_base import error_reason
 
 SUCCESS, SKIPPED, FAILED, UPSTREAM_FAILED = "success", "skipped", "failed", "upstream_failed"
 RETURN_KEY = "return_value"
-
-
-class LotItemsFailed(Exception):
-    """Items of a lot failed; ``transient`` says whether a retry of the lot may help."""
-
-    def __init__(self, message: str, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+ITEM_TRIES = 3  # an item's step, when its failure may be transient, within one execution
+ITEM_RETRY_DELAY_S = 10.0  # before the second try; twice that before the third
 
 
 def lot_items(value: Any) -> list[dict[str, Any]]:
@@ -126,6 +126,28 @@ def run_item(
     return ended(position, item, SUCCESS, result=result), None
 
 
+def run_item_tries(
+    first: Callable[[], Any], again: Callable[[], Any], position: int, item: dict[str, Any], log: Any
+) -> tuple[dict[str, Any] | None, TaskDeferred | None]:
+    """``first`` (a start or a resume), then ``again`` (a fresh start: it re-attaches through the
+    ledger) while the item's failure may be transient, ``ITEM_TRIES`` tries in all."""
+    call = first
+    for attempt in range(1, ITEM_TRIES + 1):
+        entry, deferral = run_item(call, position, item, log)
+        if entry is None or entry["state"] != FAILED:
+            return entry, deferral
+        entry["tries"] = attempt
+        if not entry.get("transient") or attempt == ITEM_TRIES:
+            return entry, None
+        delay = ITEM_RETRY_DELAY_S * attempt
+        log.warning(
+            "item %s: trying again in %.0f s (try %d of %d)", item.get("item_id"), delay, attempt + 1, ITEM_TRIES
+        )
+        time.sleep(delay)
+        call = again
+    raise AssertionError("unreachable")
+
+
 def conclude_lot(context: Context, entries: list[dict[str, Any]], log: Any) -> list[dict[str, Any]]:
     """Push the lot's return value, then fail the task if one of its own items failed."""
     context["ti"].xcom_push(key=RETURN_KEY, value=entries)
@@ -136,11 +158,10 @@ def conclude_lot(context: Context, entries: list[dict[str, Any]], log: Any) -> l
     if failed:
         named = "; ".join(f"{e['item_id']}: {e.get('reason')}" for e in failed[:10])
         more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
-        transient = any(e.get("transient") for e in failed)
-        message = f"{len(failed)} of {len(entries)} items failed: {named}{more}"
-        if not transient:
-            raise AirflowFailException(f"{message} (not retried: retrying cannot fix this)")
-        raise LotItemsFailed(message + " (retried: one failure may be transient)", transient=True)
+        raise AirflowFailException(
+            f"{len(failed)} of {len(entries)} items failed: {named}{more} (not retried: each failure that "
+            f"may be transient was tried {ITEM_TRIES} times; a retry would run the lot's other items again)"
+        )
     return entries
 
 
@@ -161,7 +182,8 @@ def run_lot(
         if blocked:
             entries.append(ended(position, item, UPSTREAM_FAILED, reason=f"{blocked} did not end this item"))
             continue
-        entry, deferral = run_item(partial(step, item_context(context, item_ti), item), position, item, log)
+        call = partial(step, item_context(context, item_ti), item)
+        entry, deferral = run_item_tries(call, call, position, item, log)
         if deferral is not None:
             raise RuntimeError("a stage without waits deferred")  # fetch and report never defer
         assert entry is not None
@@ -197,7 +219,7 @@ class LotToolOperator(BaseOperator):
         self.common = common
         self.item_fields = item_fields
         self.item_upstream = list(item_upstream)
-        self._running: Any = None
+        self._operators: list[Any] = []  # every item operator of this execution (on_kill)
 
     def item_operator(self, item: dict[str, Any]) -> Any:
         arguments: dict[str, Any] = {name: item.get(key) for name, key in self.item_fields.items()}
@@ -219,28 +241,36 @@ class LotToolOperator(BaseOperator):
                     position, item, UPSTREAM_FAILED, reason=f"{blocked} did not end this item"
                 )
                 continue
-            operator = self.item_operator(item)
-            self._step(context, item_ti, operator, position, item, entries, waits, operator.start)
+            self._step(context, item_ti, position, item, entries, waits, None)
         return self._next(context, items, entries, waits)
+
+    def _item_call(self, context: Context, item_ti: ItemTaskInstance, item: dict[str, Any], wait: Any) -> Any:
+        """A call that builds the item's operator and starts it (``wait`` None) or resumes it with
+        ``wait`` = (method name, keyword arguments); the operator is kept for ``on_kill``."""
+
+        def call() -> Any:
+            operator = self.item_operator(item)
+            self._operators.append(operator)
+            if wait is None:
+                return operator.start(item_context(context, item_ti))
+            method, kwargs = wait
+            return getattr(operator, method)(item_context(context, item_ti), **kwargs)
+
+        return call
 
     def _step(
         self,
         context: Context,
         item_ti: ItemTaskInstance,
-        operator: Any,
         position: int,
         item: dict[str, Any],
         entries: dict[str, dict[str, Any]],
         waits: dict[str, dict[str, Any]],
-        method: Callable[..., Any],
-        **kwargs: Any,
+        resume: tuple[str, dict[str, Any]] | None,
     ) -> None:
-        self._running = operator
-        try:
-            call = partial(method, item_context(context, item_ti), **kwargs)
-            entry, deferral = run_item(call, position, item, self.log)
-        finally:
-            self._running = None
+        first = self._item_call(context, item_ti, item, resume)
+        again = self._item_call(context, item_ti, item, None)  # a fresh start re-attaches through the ledger
+        entry, deferral = run_item_tries(first, again, position, item, self.log)
         if deferral is not None:
             classpath, trigger_kwargs = deferral.trigger.serialize()
             timeout = deferral.timeout
@@ -295,15 +325,16 @@ class LotToolOperator(BaseOperator):
             item = items[position]
             item_ti = ItemTaskInstance(context["ti"], int(item["index"]), position, self.group_id, cache)
             item_ti.pushed.update(wait.get("pushed") or {})
-            operator = self.item_operator(item)
             item_event = events.get(position_text) or {"status": "error", "message": "no event for this item"}
-            method = getattr(operator, wait["method"])
-            self._step(
-                context, item_ti, operator, position, item, entries, again, method, event=item_event, **wait["kwargs"]
-            )
+            resume = (str(wait["method"]), {"event": item_event, **wait["kwargs"]})
+            self._step(context, item_ti, position, item, entries, again, resume)
         return self._next(context, items, entries, again)
 
     def on_kill(self) -> None:
-        running = self._running
-        if running is not None and hasattr(running, "on_kill"):
-            running.on_kill()
+        """The task is killed while it runs (not deferred: then LotTrigger.on_kill acts): every item
+        operator of this execution stops the remote work it knows of (a run it started or awaits)."""
+        for operator in self._operators:
+            try:
+                operator.on_kill()
+            except Exception:  # noqa: BLE001 - stop the others' work all the same
+                self.log.exception("on_kill of item %s failed", getattr(operator, "item_label", "?"))
