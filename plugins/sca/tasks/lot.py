@@ -95,17 +95,19 @@ def item_context(context: Context, item_ti: ItemTaskInstance) -> Context:
     return view  # type: ignore[return-value]
 
 
-def upstream_state(item_ti: ItemTaskInstance, upstream_task_ids: Sequence[str]) -> str | None:
-    """``UPSTREAM_FAILED`` with the reason when an upstream lot stage did not end this item well."""
+def ended(item: dict[str, Any], state: str, **fields: Any) -> dict[str, Any]:
+    return {"item_id": item.get("item_id"), "index": item.get("index"), "state": state, **fields}
+
+
+def upstream_failed(
+    item_ti: ItemTaskInstance, item: dict[str, Any], upstream_task_ids: Sequence[str]
+) -> dict[str, Any] | None:
+    """The item's ``UPSTREAM_FAILED`` entry when an upstream lot stage did not end it well."""
     for task_id in upstream_task_ids:
         entry = item_ti.entry_of(task_id)
         if entry is None or entry.get("state") not in (SUCCESS, SKIPPED):
-            return task_id
+            return ended(item, UPSTREAM_FAILED, reason=f"{task_id} did not end this item")
     return None
-
-
-def ended(position: int, item: dict[str, Any], state: str, **fields: Any) -> dict[str, Any]:
-    return {"item_id": item.get("item_id"), "index": item.get("index"), "state": state, **fields}
 
 
 def run_item(
@@ -117,13 +119,13 @@ def run_item(
     except TaskDeferred as deferral:
         return None, deferral
     except AirflowSkipException as exc:
-        return ended(position, item, SKIPPED, reason=str(exc)), None
+        return ended(item, SKIPPED, reason=str(exc)), None
     except Exception as exc:  # noqa: BLE001 - one item's failure never stops the others
         permanent = isinstance(exc, AirflowFailException | RunFailedError) or is_permanent(exc)
         reason = error_reason(exc.__cause__ if isinstance(exc, AirflowFailException) and exc.__cause__ else exc)
         log.error("item %s (%s) failed: %s", item.get("item_id"), position, reason)
-        return ended(position, item, FAILED, reason=reason, transient=not permanent), None
-    return ended(position, item, SUCCESS, result=result), None
+        return ended(item, FAILED, reason=reason, transient=not permanent), None
+    return ended(item, SUCCESS, result=result), None
 
 
 def run_item_tries(
@@ -178,9 +180,9 @@ def run_lot(
     entries = []
     for position, item in enumerate(lot_items(items)):
         item_ti = ItemTaskInstance(context["ti"], int(item["index"]), position, group_id, cache)
-        blocked = upstream_state(item_ti, upstream_task_ids)
+        blocked = upstream_failed(item_ti, item, upstream_task_ids)
         if blocked:
-            entries.append(ended(position, item, UPSTREAM_FAILED, reason=f"{blocked} did not end this item"))
+            entries.append(blocked)
             continue
         call = partial(step, item_context(context, item_ti), item)
         entry, deferral = run_item_tries(call, call, position, item, log)
@@ -235,11 +237,9 @@ class LotToolOperator(BaseOperator):
         items = lot_items(self.items)
         for position, item in enumerate(items):
             item_ti = ItemTaskInstance(context["ti"], int(item["index"]), position, self.group_id, cache)
-            blocked = upstream_state(item_ti, self.item_upstream)
+            blocked = upstream_failed(item_ti, item, self.item_upstream)
             if blocked:
-                entries[str(position)] = ended(
-                    position, item, UPSTREAM_FAILED, reason=f"{blocked} did not end this item"
-                )
+                entries[str(position)] = blocked
                 continue
             self._step(context, item_ti, position, item, entries, waits, None)
         return self._next(context, items, entries, waits)
